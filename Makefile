@@ -1,0 +1,67 @@
+# voltpay: one Makefile for the extension, the bridge, the tests, the demo
+# and the benchmarks.  `make` builds, `make install` installs the extension
+# into the server's directories, `make test` runs every suite, `make demo`
+# runs the pipeline end to end, `make bench` measures.
+
+EXTENSION	= voltpay
+EXTVERSION	= $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" voltpay.control)
+
+MODULE_big	= voltpay
+OBJS		= extension/voltpay.o extension/message.o extension/validate.o \
+			  extension/iso_tables.o extension/apply.o extension/bulk.o \
+			  extension/sweeper.o
+HEADERS		=
+PGFILEDESC	= "voltpay - exactly-once payment writer"
+
+# Install scripts: the current version is assembled from sql/parts; released
+# versions and upgrade scripts are plain files in sql/.
+DATA_built	= sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA		= $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*.sql))
+EXTRA_CLEAN	= sql/$(EXTENSION)--$(EXTVERSION).sql
+
+PG_CONFIG	?= pg_config
+PG_CPPFLAGS	+= -Iextension
+PG_CFLAGS	+= -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+			   -Wno-sign-compare $(VP_WERROR)
+ifdef CI
+VP_WERROR	= -Werror
+endif
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifeq ($(PGXS),)
+# Before `make deps` has installed postgresql-server-dev-15 only the targets
+# below that install it can run.
+all install test demo bench:
+	@$(MAKE) deps && $(MAKE) $@
+else
+include $(PGXS)
+endif
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql))
+	cat $^ > $@
+
+.PHONY: deps bridge test test-pgtap test-regress test-isolation test-valgrind \
+		test-worker test-liquibase test-bridge demo bench
+
+# Installs what is missing (Debian packages, npm, Maven), then nothing more.
+deps:
+	@./scripts/deps.sh
+
+bridge:
+	$(MAKE) -C bridge
+
+# Every suite; each starts and stops its own PostgreSQL cluster.
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	$(MAKE) bridge
+	./test/run-all.sh
+
+test-pgtap test-regress test-isolation test-valgrind test-worker test-liquibase test-bridge: all install
+	./test/run-all.sh $(@:test-%=%)
+
+demo: deps all install bridge
+	./scripts/demo.sh
+
+bench: deps all install bridge
+	./bench/run.sh

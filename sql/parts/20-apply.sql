@@ -1,0 +1,131 @@
+-- Applying messages.
+
+CREATE FUNCTION @extschema@.apply_payment_batch(
+	keys		text[],
+	payloads	bytea[],
+	topic		text			DEFAULT NULL,
+	partitions	integer[]		DEFAULT NULL,
+	offsets		bigint[]		DEFAULT NULL,
+	timestamps	timestamptz[]	DEFAULT NULL,
+	quarantine	boolean			DEFAULT true,
+	OUT ordinal		integer,
+	OUT message_id	uuid,
+	OUT status		text,
+	OUT reason		text,
+	OUT detail		text,
+	OUT payment_id	uuid)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'apply_payment_batch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], boolean) IS
+	'Validates and applies a batch of raw Kafka payment messages exactly once in the caller''s transaction; one row per message, in input order.';
+
+CREATE FUNCTION @extschema@.apply_payment(
+	payload		bytea,
+	key			text	DEFAULT NULL,
+	OUT ordinal		integer,
+	OUT message_id	uuid,
+	OUT status		text,
+	OUT reason		text,
+	OUT detail		text,
+	OUT payment_id	uuid)
+RETURNS record
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT r.ordinal, r.message_id, r.status, r.reason, r.detail, r.payment_id
+	  FROM @extschema@.apply_payment_batch(ARRAY[key], ARRAY[payload]) AS r;
+END;
+COMMENT ON FUNCTION @extschema@.apply_payment(bytea, text) IS
+	'Applies one raw payment message (DBA use); same result row as apply_payment_batch().';
+
+CREATE FUNCTION @extschema@.apply_payment(
+	payload		text,
+	key			text	DEFAULT NULL,
+	OUT ordinal		integer,
+	OUT message_id	uuid,
+	OUT status		text,
+	OUT reason		text,
+	OUT detail		text,
+	OUT payment_id	uuid)
+RETURNS record
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT r.ordinal, r.message_id, r.status, r.reason, r.detail, r.payment_id
+	  FROM @extschema@.apply_payment_batch(ARRAY[key],
+			ARRAY[pg_catalog.convert_to(payload, 'UTF8')]) AS r;
+END;
+COMMENT ON FUNCTION @extschema@.apply_payment(text, text) IS
+	'Applies one payment message given as JSON text (DBA use); same result row as apply_payment_batch().';
+
+CREATE FUNCTION @extschema@.validate_message(
+	payload		bytea,
+	key			text	DEFAULT NULL,
+	OUT valid		boolean,
+	OUT message_id	uuid,
+	OUT reason		text,
+	OUT detail		text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'validate_message'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.validate_message(bytea, text) IS
+	'Checks one raw message against contract v1 without applying it.';
+
+-- Outbox, for the bridge.
+
+CREATE FUNCTION @extschema@.outbox_fetch(
+	max_events	integer		DEFAULT 1000,
+	partitions	integer[]	DEFAULT NULL,
+	OUT event_id	bigint,
+	OUT kind		text,
+	OUT event_key	text,
+	OUT event_value	bytea,
+	OUT headers		jsonb,
+	OUT message_id	uuid,
+	OUT src_partition integer)
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT o.event_id, o.kind, o.event_key, o.event_value, o.headers,
+		   o.message_id, o.src_partition
+	  FROM @extschema@.outbox AS o
+	 WHERE partitions IS NULL
+		OR o.src_partition = ANY (partitions)
+		OR o.src_partition IS NULL
+	 ORDER BY o.event_id
+	 LIMIT max_events;
+END;
+COMMENT ON FUNCTION @extschema@.outbox_fetch(integer, integer[]) IS
+	'Oldest unpublished outbox events, in order; with partitions, only the events of those source partitions and of none.';
+
+CREATE FUNCTION @extschema@.outbox_ack(event_ids bigint[])
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	WITH d AS (
+		DELETE FROM @extschema@.outbox WHERE event_id = ANY (event_ids) RETURNING 1
+	)
+	SELECT count(*) FROM d;
+END;
+COMMENT ON FUNCTION @extschema@.outbox_ack(bigint[]) IS
+	'Acknowledges published outbox events (deletes them); returns how many were still pending.';
+
+CREATE FUNCTION @extschema@.partition_positions(
+	topic		text,
+	OUT partition	integer,
+	OUT next_offset	bigint)
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT p.partition, p.next_offset
+	  FROM @extschema@.partition_position AS p
+	 WHERE p.topic = partition_positions.topic
+	 ORDER BY p.partition;
+END;
+COMMENT ON FUNCTION @extschema@.partition_positions(text) IS
+	'Recorded next offset of each partition of a topic; the bridge seeks its assignments there.';
