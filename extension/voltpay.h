@@ -126,6 +126,24 @@ extern int	vp_iban_length(const char *country);
 /* True for an assigned ISO 3166-1 alpha-2 country code. */
 extern bool vp_is_country_code(const char *country);
 
+/* bulk.c */
+typedef struct VpBulkInsert VpBulkInsert;
+extern Oid	vp_relation_oid(const char *relname);
+extern VpBulkInsert *vp_bulk_begin(const char *relname);
+extern void vp_bulk_add(VpBulkInsert *b, Datum *values, bool *nulls);
+extern int64 vp_bulk_nextval(VpBulkInsert *b, int16 attnum);
+extern void vp_bulk_end(VpBulkInsert *b);
+
+/* outbox.c: event bodies and headers (see sql/parts/50-dba.sql) */
+extern char *vp_event_read(const VpPayment *p, TimestampTz applied_at);
+extern char *vp_event_email(const VpPayment *p);
+extern char *vp_event_headers(const pg_uuid_t *message_id, const char *event);
+extern char *vp_dead_letter_headers(const pg_uuid_t *message_id,
+									const char *reason, const char *detail,
+									const char *topic, int32 partition,
+									int64 offset, bool has_coordinates);
+extern char *vp_uuid_text(const pg_uuid_t *u);
+
 /* sweeper.c */
 extern void vp_sweeper_init(void);
 

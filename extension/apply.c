@@ -1,0 +1,1044 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *	  voltpay.apply_payment_batch(): validates and applies a batch of raw
+ *	  Kafka payment messages exactly once, in the caller's transaction.
+ *
+ * One call works in phases, each over the whole batch:
+ *
+ *	1. parse and validate every message (message.c), in a per-row memory
+ *	   context; valid payments are copied into the batch context;
+ *	2. messages below their partition's recorded position are duplicates;
+ *	3. idempotency: one INSERT ... ON CONFLICT DO NOTHING of the batch's
+ *	   message ids (in id order, so that concurrent batches lock in the same
+ *	   order and cannot deadlock), then one SELECT of the ids that were
+ *	   already there: same payload hash, duplicate; another hash,
+ *	   idempotency_conflict.  Repeats of an id inside the batch follow the
+ *	   same rules against its first occurrence;
+ *	4. rejected messages are quarantined (one row per topic/partition/
+ *	   offset) unless quarantine is false;
+ *	5. writer tables and outbox events are written with multi-row heap
+ *	   inserts (bulk.c), in input order, so per-account order is kept;
+ *	6. each partition's next offset and counters are recorded.
+ *
+ * A bad message never raises an ERROR; a bad call (arrays of different
+ * lengths, NULL arrays) does.  Nothing is committed here.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/cryptohash.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "voltpay.h"
+
+PG_FUNCTION_INFO_V1(apply_payment_batch);
+
+typedef enum ApplyStatus
+{
+	APPLY_PENDING = 0,
+	APPLY_APPLIED,
+	APPLY_DUPLICATE,
+	APPLY_REJECTED
+} ApplyStatus;
+
+/* What the batch knows of one input message. */
+typedef struct ApplyItem
+{
+	ApplyStatus status;
+	VpReason	reason;
+	char	   *detail;
+	bool		has_id;
+	pg_uuid_t	message_id;
+	VpPayment  *payment;		/* valid messages only, in the batch context */
+	uint8		hash[VP_HASH_LEN];
+	const char *key;			/* record key or NULL */
+	bytea	   *payload;		/* raw value or NULL */
+	bool		has_coord;
+	int32		partition;
+	int64		offset;
+	bool		has_ts;
+	TimestampTz kafka_ts;
+	int			first;			/* earlier item with the same id, or -1 */
+	bool		dead_letter;	/* quarantined now: emit a dead-letter event */
+} ApplyItem;
+
+/* Recorded state of one idempotency id seen by this batch. */
+typedef struct ApplyIdEntry
+{
+	pg_uuid_t	id;				/* hash key */
+	int			first;			/* first item carrying this id */
+	bool		inserted;		/* inserted by this batch */
+	bool		found;			/* found already recorded */
+	uint8		hash[VP_HASH_LEN];	/* recorded payload hash when found */
+	DateADT		processed_on;
+} ApplyIdEntry;
+
+/* One partition of the batch. */
+typedef struct ApplyPartition
+{
+	int32		partition;
+	int64		recorded;		/* next offset recorded before the batch, -1 */
+	int64		next_offset;	/* max offset in the batch + 1 */
+	int64		applied;
+	int64		duplicate;
+	int64		rejected;
+} ApplyPartition;
+
+typedef struct ApplyBatch
+{
+	int			n;
+	ApplyItem  *items;
+	const char *topic;
+	bool		quarantine;
+	TimestampTz now;
+	HTAB	   *ids;
+	int			npartitions;
+	ApplyPartition *partitions;
+} ApplyBatch;
+
+/* Plans kept for the session. */
+static SPIPlanPtr apply_plan_positions = NULL;
+static SPIPlanPtr apply_plan_idem_insert = NULL;
+static SPIPlanPtr apply_plan_idem_select = NULL;
+static SPIPlanPtr apply_plan_reject = NULL;
+static SPIPlanPtr apply_plan_record = NULL;
+
+/*
+ * apply_plan
+ *	  Prepares and keeps a plan the first time it is needed.
+ */
+static SPIPlanPtr
+apply_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "voltpay: SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "voltpay: SPI_keepplan failed");
+		*cache = plan;
+	}
+	return *cache;
+}
+
+/*
+ * apply_exec
+ *	  SPI_execute_plan that leaves the caller's memory context current and
+ *	  checks the result code.
+ */
+static void
+apply_exec(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
+		   int expected, const char *what)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			ret = SPI_execute_plan(plan, args, nulls, read_only, 0);
+
+	MemoryContextSwitchTo(cxt);
+	if (ret != expected)
+		elog(ERROR, "voltpay: %s failed: %s", what, SPI_result_code_string(ret));
+}
+
+/*
+ * apply_array
+ *	  Deconstructs a one-dimensional array argument; ERROR on more
+ *	  dimensions.  A NULL array gives -1 elements.
+ */
+static int
+apply_array(FunctionCallInfo fcinfo, int argno, const char *name,
+			Datum **elems, bool **nulls)
+{
+	ArrayType  *arr;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			n;
+
+	if (PG_ARGISNULL(argno))
+		return -1;
+	arr = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("argument \"%s\" must be a one-dimensional array", name),
+				 errdetail("It has %d dimensions.", ARR_NDIM(arr))));
+	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
+					  elems, nulls, &n);
+	return n;
+}
+
+/*
+ * apply_check_length
+ *	  ERROR unless an optional array argument matches the batch length.
+ */
+static void
+apply_check_length(int n, int got, const char *name)
+{
+	if (got >= 0 && got != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("argument \"%s\" has %d elements but \"payloads\" has %d",
+						name, got, n),
+				 errdetail("Every array argument of apply_payment_batch() describes the same messages, one element each.")));
+}
+
+/*
+ * apply_hash
+ *	  SHA-256 of a raw value.
+ */
+static void
+apply_hash(const char *data, size_t len, uint8 *out)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
+		pg_cryptohash_final(ctx, out, VP_HASH_LEN) < 0)
+		elog(ERROR, "voltpay: could not compute SHA-256: %s",
+			 pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+}
+
+static char *
+apply_strdup(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+/*
+ * apply_copy_payment
+ *	  Deep copy of a parsed payment into the current memory context.
+ */
+static VpPayment *
+apply_copy_payment(const VpPayment *src)
+{
+	VpPayment  *p = palloc(sizeof(VpPayment));
+
+	*p = *src;
+	p->account_id = apply_strdup(src->account_id);
+	p->amount = apply_strdup(src->amount);
+	p->debtor.name = apply_strdup(src->debtor.name);
+	p->debtor.iban = apply_strdup(src->debtor.iban);
+	p->debtor.bic = apply_strdup(src->debtor.bic);
+	p->creditor.name = apply_strdup(src->creditor.name);
+	p->creditor.iban = apply_strdup(src->creditor.iban);
+	p->creditor.bic = apply_strdup(src->creditor.bic);
+	p->remittance_info = apply_strdup(src->remittance_info);
+	p->customer_email = apply_strdup(src->customer_email);
+	return p;
+}
+
+/*
+ * apply_reject
+ *	  Marks an item rejected with a reason and a detail sentence.
+ */
+static void
+apply_reject(ApplyItem *it, VpReason reason, char *detail)
+{
+	it->status = APPLY_REJECTED;
+	it->reason = reason;
+	it->detail = detail;
+}
+
+/*
+ * apply_parse
+ *	  Phase 1: parse and validate every message.  Garbage of the parser
+ *	  goes into a context reset for each row.
+ */
+static void
+apply_parse(ApplyBatch *batch)
+{
+	MemoryContext batchcxt = CurrentMemoryContext;
+	MemoryContext rowcxt;
+	int			i;
+
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay apply row",
+								   ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		const char *data = NULL;
+		size_t		len = 0;
+		VpPayment	parsed;
+		VpReason	reason;
+		char	   *detail = NULL;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		if (it->payload)
+		{
+			data = VARDATA_ANY(it->payload);
+			len = VARSIZE_ANY_EXHDR(it->payload);
+		}
+		apply_hash(data ? data : "", len, it->hash);
+
+		memset(&parsed, 0, sizeof(parsed));
+		old = MemoryContextSwitchTo(rowcxt);
+		reason = vp_message_parse(data, len, it->key, &parsed, &detail);
+		MemoryContextSwitchTo(old);
+
+		it->has_id = parsed.has_message_id;
+		if (it->has_id)
+			it->message_id = parsed.message_id;
+		if (reason == VP_OK)
+			it->payment = apply_copy_payment(&parsed);
+		else
+			apply_reject(it, reason,
+						 pstrdup(detail ? detail : "The message breaks the message contract."));
+		MemoryContextReset(rowcxt);
+	}
+	MemoryContextDelete(rowcxt);
+	(void) batchcxt;
+}
+
+static int
+apply_partition_cmp(const void *a, const void *b)
+{
+	int32		pa = ((const ApplyPartition *) a)->partition;
+	int32		pb = ((const ApplyPartition *) b)->partition;
+
+	return (pa > pb) - (pa < pb);
+}
+
+/*
+ * apply_find_partition
+ *	  The batch's entry for a partition (the array is sorted).
+ */
+static ApplyPartition *
+apply_find_partition(ApplyBatch *batch, int32 partition)
+{
+	ApplyPartition key;
+
+	key.partition = partition;
+	return bsearch(&key, batch->partitions, batch->npartitions,
+				   sizeof(ApplyPartition), apply_partition_cmp);
+}
+
+/*
+ * apply_positions
+ *	  Phase 2: loads the recorded positions of the batch's partitions and
+ *	  marks messages below them as duplicates.
+ */
+static void
+apply_positions(ApplyBatch *batch)
+{
+	Oid			argtypes[2] = {TEXTOID, INT4ARRAYOID};
+	Datum		args[2];
+	Datum	   *parts;
+	SPIPlanPtr	plan;
+	uint64		r;
+	int			i,
+				n = 0;
+
+	if (batch->topic == NULL)
+		return;
+
+	/* Distinct partitions, sorted. */
+	batch->partitions = palloc0(sizeof(ApplyPartition) * Max(batch->n, 1));
+	for (i = 0; i < batch->n; i++)
+	{
+		if (batch->items[i].has_coord)
+			batch->partitions[n++].partition = batch->items[i].partition;
+	}
+	qsort(batch->partitions, n, sizeof(ApplyPartition), apply_partition_cmp);
+	batch->npartitions = 0;
+	for (i = 0; i < n; i++)
+	{
+		if (batch->npartitions == 0 ||
+			batch->partitions[batch->npartitions - 1].partition != batch->partitions[i].partition)
+		{
+			ApplyPartition *p = &batch->partitions[batch->npartitions++];
+
+			p->partition = batch->partitions[i].partition;
+			p->recorded = -1;
+			p->next_offset = -1;
+			p->applied = p->duplicate = p->rejected = 0;
+		}
+	}
+	if (batch->npartitions == 0)
+		return;
+
+	parts = palloc(sizeof(Datum) * batch->npartitions);
+	for (i = 0; i < batch->npartitions; i++)
+		parts[i] = Int32GetDatum(batch->partitions[i].partition);
+	args[0] = CStringGetTextDatum(batch->topic);
+	args[1] = PointerGetDatum(construct_array(parts, batch->npartitions, INT4OID,
+											  4, true, TYPALIGN_INT));
+
+	plan = apply_plan(&apply_plan_positions,
+					  "SELECT partition, next_offset FROM voltpay.partition_position"
+					  " WHERE topic = $1 AND partition = ANY ($2)",
+					  2, argtypes);
+	apply_exec(plan, args, NULL, true, SPI_OK_SELECT, "reading partition positions");
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int32		partition = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		int64		next = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		ApplyPartition *p = apply_find_partition(batch, partition);
+
+		if (p)
+			p->recorded = next;
+	}
+
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		ApplyPartition *p;
+
+		if (!it->has_coord)
+			continue;
+		p = apply_find_partition(batch, it->partition);
+		if (p->recorded >= 0 && it->offset < p->recorded)
+		{
+			it->status = APPLY_DUPLICATE;
+			it->reason = VP_OK;
+			it->detail = psprintf("Offset " INT64_FORMAT " of partition %d is below the recorded position " INT64_FORMAT ".",
+								  it->offset, it->partition, p->recorded);
+		}
+	}
+}
+
+/*
+ * apply_idempotency
+ *	  Phase 3: records the batch's new message ids and classifies the rest
+ *	  as duplicates or idempotency conflicts.
+ */
+static void
+apply_idempotency(ApplyBatch *batch)
+{
+	HASHCTL		ctl;
+	Datum	   *ids;
+	Datum	   *hashes;
+	int			nfirst = 0;
+	int			i;
+	uint64		r;
+	Datum		args[2];
+	Oid			argtypes[2] = {UUIDARRAYOID, BYTEAARRAYOID};
+	SPIPlanPtr	plan;
+	int			nfound = 0;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(ApplyIdEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	batch->ids = hash_create("voltpay batch ids", Max(batch->n, 16), &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	ids = palloc(sizeof(Datum) * Max(batch->n, 1));
+	hashes = palloc(sizeof(Datum) * Max(batch->n, 1));
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		ApplyIdEntry *e;
+		bool		found;
+
+		it->first = -1;
+		if (it->status != APPLY_PENDING)
+			continue;
+		e = hash_search(batch->ids, &it->message_id, HASH_ENTER, &found);
+		if (found)
+		{
+			it->first = e->first;
+			continue;
+		}
+		e->first = i;
+		e->inserted = false;
+		e->found = false;
+		ids[nfirst] = UUIDPGetDatum(&it->message_id);
+		hashes[nfirst] = PointerGetDatum(palloc(VP_HASH_LEN + VARHDRSZ));
+		SET_VARSIZE(DatumGetPointer(hashes[nfirst]), VP_HASH_LEN + VARHDRSZ);
+		memcpy(VARDATA(DatumGetPointer(hashes[nfirst])), it->hash, VP_HASH_LEN);
+		nfirst++;
+	}
+	if (nfirst == 0)
+		return;
+
+	args[0] = PointerGetDatum(construct_array(ids, nfirst, UUIDOID, UUID_LEN,
+											  false, TYPALIGN_CHAR));
+	args[1] = PointerGetDatum(construct_array(hashes, nfirst, BYTEAOID, -1,
+											  false, TYPALIGN_INT));
+
+	plan = apply_plan(&apply_plan_idem_insert,
+					  "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
+					  " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
+					  " ORDER BY u.id"
+					  " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+					  2, argtypes);
+	apply_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
+	for (r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		ApplyIdEntry *e = hash_search(batch->ids, DatumGetUUIDP(d), HASH_FIND, NULL);
+
+		if (e)
+			e->inserted = true;
+	}
+	if (SPI_processed == (uint64) nfirst)
+		return;
+
+	/* Some ids were recorded before: fetch their hashes. */
+	plan = apply_plan(&apply_plan_idem_select,
+					  "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
+					  " WHERE message_id = ANY ($1)",
+					  1, argtypes);
+	apply_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
+	for (r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		ApplyIdEntry *e;
+		bytea	   *h;
+
+		e = hash_search(batch->ids,
+						DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull)),
+						HASH_FIND, NULL);
+		if (e == NULL || e->inserted)
+			continue;
+		h = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
+		memset(e->hash, 0, VP_HASH_LEN);
+		memcpy(e->hash, VARDATA_ANY(h), Min(VARSIZE_ANY_EXHDR(h), VP_HASH_LEN));
+		e->processed_on = DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull));
+		e->found = true;
+		nfound++;
+	}
+	(void) nfound;
+}
+
+/*
+ * apply_classify
+ *	  Phase 3, continued: every pending item becomes applied, duplicate or
+ *	  rejected (idempotency_conflict).
+ */
+static void
+apply_classify(ApplyBatch *batch)
+{
+	int			i;
+
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		ApplyIdEntry *e;
+		const uint8 *ref;
+
+		if (it->status != APPLY_PENDING)
+			continue;
+		e = hash_search(batch->ids, &it->message_id, HASH_FIND, NULL);
+		Assert(e != NULL);
+
+		if (it->first < 0 && e->inserted)
+		{
+			it->status = APPLY_APPLIED;
+			continue;
+		}
+		if (!e->inserted && !e->found)
+		{
+			/* Recorded when we tried, gone when we looked: a sweep raced us. */
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("message id %s changed concurrently",
+							vp_uuid_text(&it->message_id)),
+					 errdetail("Its idempotency row was deleted while the batch was being applied."),
+					 errhint("Apply the batch again.")));
+		}
+		ref = e->inserted ? batch->items[e->first].hash : e->hash;
+		if (memcmp(ref, it->hash, VP_HASH_LEN) == 0)
+		{
+			it->status = APPLY_DUPLICATE;
+			if (e->inserted)
+				it->detail = psprintf("Message %s repeats message %d of this batch.",
+									  vp_uuid_text(&it->message_id), e->first + 1);
+			else
+				it->detail = psprintf("Message %s was applied on %s.",
+									  vp_uuid_text(&it->message_id),
+									  DatumGetCString(DirectFunctionCall1(date_out,
+																		  DateADTGetDatum(e->processed_on))));
+		}
+		else
+			apply_reject(it, VP_IDEMPOTENCY_CONFLICT,
+						 psprintf("Message id %s was already applied with a different payload.",
+								  vp_uuid_text(&it->message_id)));
+	}
+}
+
+/*
+ * apply_quarantine
+ *	  Phase 4: stores each rejected message once per coordinates.
+ */
+static void
+apply_quarantine(ApplyBatch *batch)
+{
+	Oid			argtypes[9] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID,
+	TEXTOID, INT4OID, INT8OID, TIMESTAMPTZOID};
+	SPIPlanPtr	plan = NULL;
+	int			i;
+
+	if (!batch->quarantine)
+		return;
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		Datum		args[9];
+		char		nulls[9];
+		if (it->status != APPLY_REJECTED)
+			continue;
+		if (plan == NULL)
+			plan = apply_plan(&apply_plan_reject,
+							  "INSERT INTO voltpay.rejected_message"
+							  " (message_id, reason, detail, record_key, payload,"
+							  "  src_topic, src_partition, src_offset, kafka_timestamp)"
+							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+							  " ON CONFLICT (src_topic, src_partition, src_offset) DO NOTHING"
+							  " RETURNING rejection_id",
+							  9, argtypes);
+		memset(nulls, ' ', sizeof(nulls));
+		args[0] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
+		nulls[0] = it->has_id ? ' ' : 'n';
+		args[1] = CStringGetTextDatum(vp_reason_code(it->reason));
+		args[2] = CStringGetTextDatum(it->detail);
+		args[3] = it->key ? CStringGetTextDatum(it->key) : (Datum) 0;
+		nulls[3] = it->key ? ' ' : 'n';
+		args[4] = PointerGetDatum(it->payload);
+		nulls[4] = it->payload ? ' ' : 'n';
+		args[5] = batch->topic ? CStringGetTextDatum(batch->topic) : (Datum) 0;
+		nulls[5] = batch->topic ? ' ' : 'n';
+		args[6] = Int32GetDatum(it->partition);
+		nulls[6] = it->has_coord ? ' ' : 'n';
+		args[7] = Int64GetDatum(it->offset);
+		nulls[7] = it->has_coord ? ' ' : 'n';
+		args[8] = TimestampTzGetDatum(it->kafka_ts);
+		nulls[8] = it->has_ts ? ' ' : 'n';
+		apply_exec(plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
+				   "quarantining a message");
+		it->dead_letter = SPI_processed > 0;
+	}
+}
+
+/*
+ * apply_outbox_add
+ *	  Adds one outbox event.
+ */
+static void
+apply_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
+				 const char *kind, const char *key, Datum value,
+				 const char *headers)
+{
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	values[0] = Int64GetDatum(vp_bulk_nextval(outbox, 1));
+	values[1] = CStringGetTextDatum(kind);
+	values[2] = key ? CStringGetTextDatum(key) : (Datum) 0;
+	nulls[2] = key == NULL;
+	values[3] = value;
+	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(headers));
+	values[5] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
+	nulls[5] = !it->has_id;
+	values[6] = Int32GetDatum(it->partition);
+	nulls[6] = !it->has_coord;
+	values[7] = TimestampTzGetDatum(batch->now);
+	vp_bulk_add(outbox, values, nulls);
+}
+
+/*
+ * apply_party
+ *	  Adds one payment_party row.
+ */
+static void
+apply_party(VpBulkInsert *party, Datum payment_id, const char *role,
+			const VpParty *p)
+{
+	Datum		values[5];
+	bool		nulls[5] = {false};
+
+	values[0] = payment_id;
+	values[1] = CStringGetTextDatum(role);
+	values[2] = CStringGetTextDatum(p->name);
+	values[3] = CStringGetTextDatum(p->iban);
+	values[4] = p->bic ? CStringGetTextDatum(p->bic) : (Datum) 0;
+	nulls[4] = p->bic == NULL;
+	vp_bulk_add(party, values, nulls);
+}
+
+static Datum
+apply_bytea(const char *s)
+{
+	size_t		len = strlen(s);
+	bytea	   *b = palloc(len + VARHDRSZ);
+
+	SET_VARSIZE(b, len + VARHDRSZ);
+	memcpy(VARDATA(b), s, len);
+	return PointerGetDatum(b);
+}
+
+/*
+ * apply_write
+ *	  Phase 5: writer tables and outbox, in input order.  Rows are formed in
+ *	  a per-row context; bulk.c copies them into its buffer.
+ */
+static void
+apply_write(ApplyBatch *batch)
+{
+	VpBulkInsert *payment = NULL,
+			   *party = NULL,
+			   *remittance = NULL,
+			   *notification = NULL,
+			   *outbox = NULL;
+	MemoryContext rowcxt;
+	int			i;
+
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay write row",
+								   ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		MemoryContext old;
+
+		if (it->status == APPLY_APPLIED)
+		{
+			VpPayment  *p = it->payment;
+			Datum		values[10];
+			bool		nulls[10] = {false};
+			Datum		pid;
+
+			if (payment == NULL)
+			{
+				payment = vp_bulk_begin("payment");
+				party = vp_bulk_begin("payment_party");
+				remittance = vp_bulk_begin("payment_remittance");
+				notification = vp_bulk_begin("payment_notification");
+			}
+			if (outbox == NULL)
+				outbox = vp_bulk_begin("outbox");
+
+			old = MemoryContextSwitchTo(rowcxt);
+			pid = UUIDPGetDatum(&p->payment_id);
+			values[0] = pid;
+			values[1] = UUIDPGetDatum(&p->message_id);
+			values[2] = CStringGetTextDatum(p->account_id);
+			values[3] = DirectFunctionCall3(numeric_in, CStringGetDatum(p->amount),
+											ObjectIdGetDatum(InvalidOid),
+											Int32GetDatum(-1));
+			values[4] = CStringGetTextDatum(p->currency);
+			values[5] = TimestampTzGetDatum(p->created_at);
+			values[6] = TimestampTzGetDatum(batch->now);
+			values[7] = batch->topic ? CStringGetTextDatum(batch->topic) : (Datum) 0;
+			nulls[7] = batch->topic == NULL;
+			values[8] = Int32GetDatum(it->partition);
+			nulls[8] = !it->has_coord;
+			values[9] = Int64GetDatum(it->offset);
+			nulls[9] = !it->has_coord;
+			vp_bulk_add(payment, values, nulls);
+
+			apply_party(party, pid, "debtor", &p->debtor);
+			apply_party(party, pid, "creditor", &p->creditor);
+			if (p->remittance_info)
+			{
+				values[1] = CStringGetTextDatum(p->remittance_info);
+				vp_bulk_add(remittance, values, nulls);
+			}
+			if (p->customer_email)
+			{
+				values[1] = CStringGetTextDatum(p->customer_email);
+				vp_bulk_add(notification, values, nulls);
+			}
+
+			apply_outbox_add(outbox, batch, it, "read", p->account_id,
+							 apply_bytea(vp_event_read(p, batch->now)),
+							 vp_event_headers(&p->message_id, "payment_applied"));
+			if (p->customer_email)
+				apply_outbox_add(outbox, batch, it, "email", p->account_id,
+								 apply_bytea(vp_event_email(p)),
+								 vp_event_headers(&p->message_id, "payment_email"));
+			MemoryContextSwitchTo(old);
+		}
+		else if (it->dead_letter)
+		{
+			if (outbox == NULL)
+				outbox = vp_bulk_begin("outbox");
+			old = MemoryContextSwitchTo(rowcxt);
+			apply_outbox_add(outbox, batch, it, "dead_letter", it->key,
+							 it->payload ? PointerGetDatum(it->payload) : apply_bytea(""),
+							 vp_dead_letter_headers(it->has_id ? &it->message_id : NULL,
+													vp_reason_code(it->reason),
+													it->detail, batch->topic,
+													it->partition, it->offset,
+													it->has_coord));
+			MemoryContextSwitchTo(old);
+		}
+		MemoryContextReset(rowcxt);
+	}
+
+	if (payment)
+	{
+		vp_bulk_end(payment);
+		vp_bulk_end(party);
+		vp_bulk_end(remittance);
+		vp_bulk_end(notification);
+	}
+	if (outbox)
+		vp_bulk_end(outbox);
+	MemoryContextDelete(rowcxt);
+	CommandCounterIncrement();
+}
+
+/*
+ * apply_record_positions
+ *	  Phase 6: each partition's next offset (never moved backwards) and
+ *	  counters.  Partitions are written in order, like the ids.
+ */
+static void
+apply_record_positions(ApplyBatch *batch)
+{
+	Oid			argtypes[6] = {TEXTOID, INT4ARRAYOID, INT8ARRAYOID,
+	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Datum		args[6];
+	Datum	   *cols[5];
+	SPIPlanPtr	plan;
+	int			i,
+				c;
+
+	if (batch->npartitions == 0)
+		return;
+
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		ApplyPartition *p;
+
+		if (!it->has_coord)
+			continue;
+		p = apply_find_partition(batch, it->partition);
+		p->next_offset = Max(p->next_offset, it->offset + 1);
+		if (it->status == APPLY_APPLIED)
+			p->applied++;
+		else if (it->status == APPLY_DUPLICATE)
+			p->duplicate++;
+		else
+			p->rejected++;
+	}
+
+	for (c = 0; c < 5; c++)
+		cols[c] = palloc(sizeof(Datum) * batch->npartitions);
+	for (i = 0; i < batch->npartitions; i++)
+	{
+		ApplyPartition *p = &batch->partitions[i];
+
+		cols[0][i] = Int32GetDatum(p->partition);
+		cols[1][i] = Int64GetDatum(p->next_offset);
+		cols[2][i] = Int64GetDatum(p->applied);
+		cols[3][i] = Int64GetDatum(p->duplicate);
+		cols[4][i] = Int64GetDatum(p->rejected);
+	}
+	args[0] = CStringGetTextDatum(batch->topic);
+	args[1] = PointerGetDatum(construct_array(cols[0], batch->npartitions,
+											  INT4OID, 4, true, TYPALIGN_INT));
+	for (c = 1; c < 5; c++)
+		args[c + 1] = PointerGetDatum(construct_array(cols[c], batch->npartitions,
+													  INT8OID, 8, FLOAT8PASSBYVAL,
+													  TYPALIGN_DOUBLE));
+
+	plan = apply_plan(&apply_plan_record,
+					  "INSERT INTO voltpay.partition_position AS p"
+					  " (topic, partition, next_offset, applied, duplicate, rejected, last_apply_at)"
+					  " SELECT $1, u.part, u.next, u.a, u.d, u.r, now()"
+					  " FROM unnest($2, $3, $4, $5, $6) AS u (part, next, a, d, r)"
+					  " ORDER BY u.part"
+					  " ON CONFLICT (topic, partition) DO UPDATE SET"
+					  " next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset),"
+					  " applied = p.applied + EXCLUDED.applied,"
+					  " duplicate = p.duplicate + EXCLUDED.duplicate,"
+					  " rejected = p.rejected + EXCLUDED.rejected,"
+					  " last_apply_at = EXCLUDED.last_apply_at",
+					  6, argtypes);
+	apply_exec(plan, args, NULL, false, SPI_OK_INSERT, "recording partition positions");
+}
+
+/*
+ * apply_output
+ *	  One result row per message, in input order.
+ */
+static void
+apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
+{
+	int			i;
+
+	for (i = 0; i < batch->n; i++)
+	{
+		ApplyItem  *it = &batch->items[i];
+		Datum		values[6];
+		bool		nulls[6] = {false};
+		const char *status;
+
+		switch (it->status)
+		{
+			case APPLY_APPLIED:
+				status = "applied";
+				break;
+			case APPLY_DUPLICATE:
+				status = "duplicate";
+				break;
+			case APPLY_REJECTED:
+				status = "rejected";
+				break;
+			default:
+				elog(ERROR, "voltpay: message %d left unclassified", i + 1);
+		}
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
+		nulls[1] = !it->has_id;
+		values[2] = CStringGetTextDatum(status);
+		nulls[3] = it->status != APPLY_REJECTED;
+		values[3] = nulls[3] ? (Datum) 0 : CStringGetTextDatum(vp_reason_code(it->reason));
+		nulls[4] = it->detail == NULL;
+		values[4] = it->detail ? CStringGetTextDatum(it->detail) : (Datum) 0;
+		nulls[5] = it->payment == NULL;
+		values[5] = it->payment ? UUIDPGetDatum(&it->payment->payment_id) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/*
+ * apply_payment_batch
+ *	  SQL: voltpay.apply_payment_batch(keys, payloads, topic, partitions,
+ *	  offsets, timestamps, quarantine).  See the file header.
+ */
+Datum
+apply_payment_batch(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext batchcxt,
+				old;
+	ApplyBatch	batch;
+	Datum	   *keys,
+			   *payloads,
+			   *parts = NULL,
+			   *offs = NULL,
+			   *tss = NULL;
+	bool	   *keynulls,
+			   *paynulls,
+			   *partnulls = NULL,
+			   *offnulls = NULL,
+			   *tsnulls = NULL;
+	int			nkeys,
+				n,
+				nparts,
+				noffs,
+				nts,
+				i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("arguments \"keys\" and \"payloads\" must not be null"),
+				 errdetail("Pass one element per message; an element, not the array, may be NULL.")));
+	if (GetDatabaseEncoding() != PG_UTF8)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("voltpay requires a UTF8 database"),
+				 errdetail("This database's encoding is %s.", GetDatabaseEncodingName())));
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay apply batch",
+									 ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(batchcxt);
+
+	nkeys = apply_array(fcinfo, 0, "keys", &keys, &keynulls);
+	n = apply_array(fcinfo, 1, "payloads", &payloads, &paynulls);
+	apply_check_length(n, nkeys, "keys");
+	nparts = apply_array(fcinfo, 3, "partitions", &parts, &partnulls);
+	noffs = apply_array(fcinfo, 4, "offsets", &offs, &offnulls);
+	nts = apply_array(fcinfo, 5, "timestamps", &tss, &tsnulls);
+	apply_check_length(n, nparts, "partitions");
+	apply_check_length(n, noffs, "offsets");
+	apply_check_length(n, nts, "timestamps");
+	if ((nparts >= 0) != (noffs >= 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("arguments \"partitions\" and \"offsets\" must be given together"),
+				 errdetail("A message's Kafka coordinates are its partition and its offset.")));
+	if (nparts >= 0 && PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"topic\" is required with \"partitions\" and \"offsets\""),
+				 errdetail("Recorded positions are per topic and partition.")));
+
+	memset(&batch, 0, sizeof(batch));
+	batch.n = n;
+	batch.items = palloc0(sizeof(ApplyItem) * Max(n, 1));
+	batch.topic = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	batch.quarantine = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
+	batch.now = GetCurrentTransactionStartTimestamp();
+
+	for (i = 0; i < n; i++)
+	{
+		ApplyItem  *it = &batch.items[i];
+
+		it->key = keynulls[i] ? NULL : TextDatumGetCString(keys[i]);
+		it->payload = paynulls[i] ? NULL : DatumGetByteaPP(payloads[i]);
+		if (nparts >= 0)
+		{
+			if (partnulls[i] || offnulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("partition and offset of message %d must not be null", i + 1),
+						 errdetail("With coordinates, every message needs its partition and offset.")));
+			it->has_coord = true;
+			it->partition = DatumGetInt32(parts[i]);
+			it->offset = DatumGetInt64(offs[i]);
+			if (it->partition < 0 || it->offset < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid coordinates of message %d: partition %d, offset " INT64_FORMAT,
+								i + 1, it->partition, it->offset),
+						 errdetail("Kafka partitions and offsets are zero or more.")));
+		}
+		if (nts >= 0 && !tsnulls[i])
+		{
+			it->has_ts = true;
+			it->kafka_ts = DatumGetTimestampTz(tss[i]);
+		}
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "voltpay: SPI_connect failed");
+	MemoryContextSwitchTo(batchcxt);
+
+	apply_parse(&batch);
+	apply_positions(&batch);
+	apply_idempotency(&batch);
+	apply_classify(&batch);
+	apply_quarantine(&batch);
+	apply_write(&batch);
+	apply_record_positions(&batch);
+	apply_output(&batch, rsinfo);
+
+	SPI_finish();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(batchcxt);
+	return (Datum) 0;
+}

@@ -1,0 +1,201 @@
+/*-------------------------------------------------------------------------
+ *
+ * outbox.c
+ *	  Bodies and headers of the downstream events.
+ *
+ * Events are compact JSON.  voltpay.republish_payment() (SQL) builds the
+ * same documents from the writer tables; the pgTAP suite checks that both
+ * agree.  Event format, version 1 (docs/message-contract.md):
+ *
+ *	payment_applied (kind 'read'): event, version, message_id, payment_id,
+ *		account_id, amount (string), currency, debtor {name, iban, bic},
+ *		creditor {name, iban, bic}, remittance_info, created_at, applied_at
+ *	payment_email (kind 'email'): event, version, message_id, payment_id,
+ *		account_id, customer_email, amount, currency, creditor_name,
+ *		created_at
+ *
+ * Timestamps are RFC 3339 in UTC with microseconds.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+
+#include "voltpay.h"
+
+/*
+ * vp_uuid_text
+ *	  Canonical lower-case text of a UUID, palloc'd.
+ */
+char *
+vp_uuid_text(const pg_uuid_t *u)
+{
+	static const char hex[] = "0123456789abcdef";
+	char	   *s = palloc(37);
+	char	   *o = s;
+	int			i;
+
+	for (i = 0; i < UUID_LEN; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[u->data[i] >> 4];
+		*o++ = hex[u->data[i] & 0x0F];
+	}
+	*o = '\0';
+	return s;
+}
+
+/*
+ * outbox_ts
+ *	  Appends a timestamp as a JSON string, RFC 3339 UTC with microseconds.
+ */
+static void
+outbox_ts(StringInfo buf, TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	appendStringInfo(buf, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\"",
+					 tm.tm_year, tm.tm_mon, tm.tm_mday,
+					 tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
+}
+
+/*
+ * outbox_field
+ *	  Appends ,"name":"value" (or null when value is NULL).  The first field
+ *	  of an object is written without the comma by passing first = true.
+ */
+static void
+outbox_field(StringInfo buf, const char *name, const char *value, bool first)
+{
+	if (!first)
+		appendStringInfoChar(buf, ',');
+	escape_json(buf, name);
+	appendStringInfoChar(buf, ':');
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/*
+ * outbox_party
+ *	  Appends ,"role":{"name":...,"iban":...,"bic":...}.
+ */
+static void
+outbox_party(StringInfo buf, const char *role, const VpParty *party)
+{
+	appendStringInfoChar(buf, ',');
+	escape_json(buf, role);
+	appendStringInfoString(buf, ":{");
+	outbox_field(buf, "name", party->name, true);
+	outbox_field(buf, "iban", party->iban, false);
+	outbox_field(buf, "bic", party->bic, false);
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * vp_event_read
+ *	  The payment_applied event of an applied payment, palloc'd.
+ */
+char *
+vp_event_read(const VpPayment *p, TimestampTz applied_at)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"event\":\"payment_applied\",\"version\":1");
+	outbox_field(&buf, "message_id", vp_uuid_text(&p->message_id), false);
+	outbox_field(&buf, "payment_id", vp_uuid_text(&p->payment_id), false);
+	outbox_field(&buf, "account_id", p->account_id, false);
+	outbox_field(&buf, "amount", p->amount, false);
+	outbox_field(&buf, "currency", p->currency, false);
+	outbox_party(&buf, "debtor", &p->debtor);
+	outbox_party(&buf, "creditor", &p->creditor);
+	outbox_field(&buf, "remittance_info", p->remittance_info, false);
+	appendStringInfoString(&buf, ",\"created_at\":");
+	outbox_ts(&buf, p->created_at);
+	appendStringInfoString(&buf, ",\"applied_at\":");
+	outbox_ts(&buf, applied_at);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * vp_event_email
+ *	  The payment_email event of an applied payment with an e-mail address.
+ */
+char *
+vp_event_email(const VpPayment *p)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"event\":\"payment_email\",\"version\":1");
+	outbox_field(&buf, "message_id", vp_uuid_text(&p->message_id), false);
+	outbox_field(&buf, "payment_id", vp_uuid_text(&p->payment_id), false);
+	outbox_field(&buf, "account_id", p->account_id, false);
+	outbox_field(&buf, "customer_email", p->customer_email, false);
+	outbox_field(&buf, "amount", p->amount, false);
+	outbox_field(&buf, "currency", p->currency, false);
+	outbox_field(&buf, "creditor_name", p->creditor.name, false);
+	appendStringInfoString(&buf, ",\"created_at\":");
+	outbox_ts(&buf, p->created_at);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * vp_event_headers
+ *	  Kafka headers of an event, as the text of a JSON object.
+ */
+char *
+vp_event_headers(const pg_uuid_t *message_id, const char *event)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	outbox_field(&buf, "event", event, true);
+	outbox_field(&buf, "message_id", vp_uuid_text(message_id), false);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * vp_dead_letter_headers
+ *	  Kafka headers of a dead-letter event: why the message was rejected and
+ *	  where it came from.  message_id may be NULL.
+ */
+char *
+vp_dead_letter_headers(const pg_uuid_t *message_id, const char *reason,
+					   const char *detail, const char *topic, int32 partition,
+					   int64 offset, bool has_coordinates)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	outbox_field(&buf, "event", "payment_rejected", true);
+	outbox_field(&buf, "voltpay-reason", reason, false);
+	outbox_field(&buf, "voltpay-detail", detail, false);
+	if (message_id)
+		outbox_field(&buf, "message_id", vp_uuid_text(message_id), false);
+	if (has_coordinates)
+	{
+		char	   *src = psprintf("%s:%d:" INT64_FORMAT,
+								   topic ? topic : "", partition, offset);
+
+		outbox_field(&buf, "voltpay-source", src, false);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
