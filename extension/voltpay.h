@@ -104,7 +104,12 @@ extern VpReason vp_message_parse(const char *data, size_t len,
 /* Stable text code of a reason ("invalid_amount"); NULL for VP_OK. */
 extern const char *vp_reason_code(VpReason reason);
 
-/* validate.c: each returns true when valid, else sets *detail. */
+/*
+ * validate.c: each returns true when valid, else sets *detail.  The input is
+ * a NUL-terminated, valid UTF-8 string; *detail is a palloc'd predicate
+ * without subject or final period ("fails the ISO 13616 mod-97 check"),
+ * which the caller completes as `Field "debtor.iban" <predicate>.`
+ */
 extern bool vp_parse_uuid(const char *s, pg_uuid_t *out);
 extern bool vp_check_account_id(const char *s, char **detail);
 extern bool vp_parse_amount(const char *s, int minor_unit, char **canonical,
@@ -114,6 +119,7 @@ extern bool vp_check_bic(const char *s, char **normalised, char **detail);
 extern bool vp_check_email(const char *s, char **detail);
 extern bool vp_parse_rfc3339(const char *s, TimestampTz *out, char **detail);
 extern int	vp_utf8_length(const char *s);
+extern bool vp_check_name(const char *s, char **detail);
 
 /* iso_tables.c */
 
