@@ -40,6 +40,7 @@ struct VpBulkInsert
 	CommandId	cid;
 	BulkInsertState bistate;
 	MemoryContext cxt;			/* tuples of the current buffer */
+	MemoryContext slotcxt;		/* slots: lives as long as the bulk */
 	TupleTableSlot *slots[BULK_MAX_SLOTS];
 	int			nused;
 	int			nalloc;
@@ -90,6 +91,7 @@ vp_bulk_begin(const char *relname)
 	b->rel = rel;
 	b->cid = GetCurrentCommandId(true);
 	b->bistate = GetBulkInsertState();
+	b->slotcxt = CurrentMemoryContext;
 	b->cxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay bulk insert",
 								   ALLOCSET_DEFAULT_SIZES);
 	b->has_indexes = RelationGetIndexList(rel) != NIL;
@@ -165,13 +167,19 @@ vp_bulk_add(VpBulkInsert *b, Datum *values, bool *nulls)
 		bulk_flush(b);
 
 	if (b->nused == b->nalloc)
-		b->slots[b->nalloc++] = table_slot_create(b->rel, NULL);
+	{
+		old = MemoryContextSwitchTo(b->slotcxt);
+		b->slots[b->nalloc++] = MakeSingleTupleTableSlot(RelationGetDescr(b->rel),
+														 &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(old);
+	}
 	slot = b->slots[b->nused++];
 
+	/* The tuple lives in the buffer's context until the flush. */
 	old = MemoryContextSwitchTo(b->cxt);
 	tuple = heap_form_tuple(RelationGetDescr(b->rel), values, nulls);
 	MemoryContextSwitchTo(old);
-	ExecForceStoreHeapTuple(tuple, slot, false);
+	ExecStoreHeapTuple(tuple, slot, false);
 }
 
 /*

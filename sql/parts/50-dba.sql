@@ -29,6 +29,7 @@ BEGIN
 		INSERT INTO @extschema@.outbox (kind, event_key, event_value, headers, message_id, src_partition)
 		VALUES ('dead_letter', key, COALESCE(payload, '\x'::bytea),
 				pg_catalog.jsonb_build_object(
+					'event', 'payment_rejected',
 					'voltpay-reason', 'apply_error',
 					'voltpay-detail', COALESCE(error, ''),
 					'voltpay-sqlstate', COALESCE(sqlstate, ''),
@@ -40,7 +41,7 @@ BEGIN
 	IF topic IS NOT NULL AND partition IS NOT NULL AND "offset" IS NOT NULL THEN
 		INSERT INTO @extschema@.partition_position AS p (topic, partition, next_offset, rejected)
 		VALUES (topic, partition, "offset" + 1, 1)
-		ON CONFLICT (topic, partition) DO UPDATE
+		ON CONFLICT ON CONSTRAINT partition_position_pkey DO UPDATE
 			SET next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset),
 				rejected = p.rejected + 1,
 				last_apply_at = now();
