@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 vp_pg_start
 out=$(mktemp -d /tmp/voltpay-iso.XXXXXX)
 createdb voltpay_isolation
-psql -XqAt -v ON_ERROR_STOP=1 -d voltpay_isolation -c 'CREATE EXTENSION voltpay'
+psql -XqAt -v ON_ERROR_STOP=1 -d voltpay_isolation -c "CREATE EXTENSION voltpay" -f test/specs/setup.sql
 specs=$(cd test/specs && ls *.spec | sed 's/\.spec$//')
 "$(dirname "$(pg_config --pgxs)")/../test/isolation/pg_isolation_regress" \
 	--host="$PGHOST" --port="$PGPORT" --user=postgres --use-existing \
