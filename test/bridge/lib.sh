@@ -1,0 +1,268 @@
+# Helpers for the bridge end-to-end tests (test/suites/bridge.sh) and the
+# demo: a mock Kafka cluster, bridges, load, waiting, dumping, checking.
+# Sourced after test/lib/pgcluster.sh, with the cluster started.
+#
+#   vb_scenario_begin NAME    fresh database vb_NAME (CREATE EXTENSION), work
+#                             directory $VB_DIR, role `bridge`
+#   vb_mock_start [opts]      voltpay-mockkafka; sets VB_BROKERS
+#   vb_mock CMD...            a control command (broker_down 1, push_errors ...)
+#   vb_bridge_start ID [args] a bridge in the background (logs bridge-ID.log)
+#   vb_bridge_wait_ready ID   until /readyz answers 200
+#   vb_bridge_signal ID SIG   kill -SIG, no wait
+#   vb_bridge_wait ID [secs]  wait for exit; sets VB_RC
+#   vb_loadgen [args]         voltpay-loadgen with a new manifest file
+#   vb_wait_caught_up [secs]  until every acknowledged offset is applied and
+#                             the outbox is empty
+#   vb_check [checker args]   dump database and topics, run checker.py
+#   vb_scenario_end           stop everything this scenario started
+#
+# Every process started here is recorded in VB_PIDS and stopped by PID.
+
+VB_ROOT=${VB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+VB_BIN=${VB_BIN:-$VB_ROOT/bridge}
+VB_BRIDGE=${VB_BRIDGE:-$VB_BIN/voltpay-bridge}
+VB_IN_TOPIC=payment_writer_topic
+VB_READ_TOPIC=payment_read_topic
+VB_EMAIL_TOPIC=payment_email
+VB_DLQ_TOPIC=payment_writer_dlq
+VB_PARTITIONS=${VB_PARTITIONS:-100}
+VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)}
+# Consumers against the mock cluster need a short session timeout, or each
+# rebalance waits for the default 45 s.
+VB_BRIDGE_OPTS=(-X consumer.session.timeout.ms=6000 -X consumer.heartbeat.interval.ms=500
+	--log-level info)
+
+declare -a VB_PIDS=()
+declare -A VB_BRIDGE_PID=() VB_BRIDGE_PORT=()
+
+vb_log() { echo "$*" >>"$VB_DIR/scenario.log"; }
+
+vb_psql() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+vb_scenario_begin() {
+	VB_NAME=$1
+	VB_DIR=$VB_WORK/$VB_NAME
+	rm -rf "$VB_DIR"
+	mkdir -p "$VB_DIR"
+	VB_DBNAME=vb_$VB_NAME
+	VB_PIDS=()
+	VB_BRIDGE_PID=()
+	VB_BRIDGE_PORT=()
+	VB_MANIFESTS=()
+	VB_NMANIFEST=0
+	vb_psql -d postgres -c "DROP DATABASE IF EXISTS $VB_DBNAME" -c "CREATE DATABASE $VB_DBNAME" || return 1
+	vb_psql -d "$VB_DBNAME" -c "CREATE EXTENSION voltpay" || return 1
+	vb_psql -d "$VB_DBNAME" <<-'EOF' || return 1
+		DO $$ BEGIN
+			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bridge') THEN
+				CREATE ROLE bridge LOGIN IN ROLE voltpay_writer;
+			END IF;
+		END $$;
+	EOF
+	VB_DB="host=$PGHOST port=$PGPORT user=bridge dbname=$VB_DBNAME connect_timeout=5"
+	vb_log "scenario $VB_NAME: database $VB_DBNAME"
+}
+
+vb_scenario_end() {
+	local pid
+	for pid in "${VB_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${VB_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	VB_PIDS=()
+	return 0
+}
+
+# voltpay-mockkafka with a FIFO control channel.
+vb_mock_start() {
+	local i
+	VB_MOCK_FIFO=$VB_DIR/mock.ctl
+	"$VB_BIN/voltpay-mockkafka" --control-fifo "$VB_MOCK_FIFO" \
+		--partitions "$VB_PARTITIONS" "$@" >"$VB_DIR/mock.out" 2>"$VB_DIR/mock.log" &
+	VB_MOCK_PID=$!
+	VB_PIDS+=("$VB_MOCK_PID")
+	for i in $(seq 100); do
+		VB_BROKERS=$(sed -n 's/^bootstrap.servers=//p' "$VB_DIR/mock.out" 2>/dev/null)
+		[ -n "$VB_BROKERS" ] && [ -p "$VB_MOCK_FIFO" ] && return 0
+		kill -0 "$VB_MOCK_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "mock cluster did not start: $(cat "$VB_DIR/mock.log")" >&2
+	return 1
+}
+
+# One control command; fails unless the mock answers "ok".
+vb_mock() {
+	local before after i
+	before=$(wc -l <"$VB_DIR/mock.out")
+	echo "$*" >"$VB_MOCK_FIFO"
+	for i in $(seq 50); do
+		after=$(wc -l <"$VB_DIR/mock.out")
+		[ "$after" -gt "$before" ] && break
+		sleep 0.05
+	done
+	vb_log "mock: $*: $(tail -n 1 "$VB_DIR/mock.out")"
+	tail -n 1 "$VB_DIR/mock.out" | grep -q '^ok '
+}
+
+vb_mock_stop() {
+	[ -n "${VB_MOCK_PID:-}" ] || return 0
+	echo quit >"$VB_MOCK_FIFO" 2>/dev/null
+	wait "$VB_MOCK_PID" 2>/dev/null
+	VB_MOCK_PID=
+}
+
+# vb_bridge_start ID [extra bridge args...]
+vb_bridge_start() {
+	local id=$1
+	shift
+	local port
+	port=$(vp_free_port)
+	VB_BRIDGE_PORT[$id]=$port
+	echo "=== start $(date +%T.%N)" >>"$VB_DIR/bridge-$id.log"
+	"$VB_BRIDGE" -b "$VB_BROKERS" --db "$VB_DB" --http-addr 127.0.0.1 --http-port "$port" \
+		"${VB_BRIDGE_OPTS[@]}" "$@" >>"$VB_DIR/bridge-$id.out" 2>>"$VB_DIR/bridge-$id.log" &
+	VB_BRIDGE_PID[$id]=$!
+	VB_PIDS+=("$!")
+	vb_log "bridge $id started: pid $! port $port"
+}
+
+# Until /readyz says 200 (or the bridge died, or the timeout passed).
+vb_bridge_wait_ready() {
+	local id=$1 timeout=${2:-30} i
+	for i in $(seq $((timeout * 10))); do
+		if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:${VB_BRIDGE_PORT[$id]}/readyz" 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "${VB_BRIDGE_PID[$id]}" 2>/dev/null || { echo "bridge $id exited before ready" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "bridge $id not ready after ${timeout}s" >&2
+	return 1
+}
+
+vb_bridge_signal() {
+	vb_log "bridge $1: kill -$2 ${VB_BRIDGE_PID[$1]}"
+	kill "-$2" "${VB_BRIDGE_PID[$1]}" 2>/dev/null
+}
+
+# vb_bridge_wait ID [timeout]: waits for the bridge to exit; VB_RC is its
+# status, 124 on timeout (it is then killed).
+vb_bridge_wait() {
+	local id=$1 timeout=${2:-60} pid=${VB_BRIDGE_PID[$1]} i
+	for i in $(seq $((timeout * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		VB_RC=124
+	else
+		wait "$pid" 2>/dev/null
+		VB_RC=$?
+	fi
+	vb_log "bridge $id exited with $VB_RC"
+	return 0
+}
+
+# vb_loadgen [loadgen args...]: runs to completion; every call writes a new
+# manifest.  Use `vb_loadgen ... &` and `wait $!` to run it in the background
+# (then call vb_manifest_add first, see below).
+vb_loadgen() {
+	VB_NMANIFEST=$((VB_NMANIFEST + 1))
+	local m=$VB_DIR/manifest-$VB_NMANIFEST.jsonl
+	VB_MANIFESTS+=("$m")
+	"$VB_BIN/voltpay-loadgen" -b "$VB_BROKERS" --topic "$VB_IN_TOPIC" --manifest "$m" \
+		"$@" 2>>"$VB_DIR/loadgen.log"
+}
+
+# Starts the load generator in the background; VB_LOADGEN_PID.
+vb_loadgen_bg() {
+	VB_NMANIFEST=$((VB_NMANIFEST + 1))
+	local m=$VB_DIR/manifest-$VB_NMANIFEST.jsonl
+	VB_MANIFESTS+=("$m")
+	"$VB_BIN/voltpay-loadgen" -b "$VB_BROKERS" --topic "$VB_IN_TOPIC" --manifest "$m" \
+		"$@" 2>>"$VB_DIR/loadgen.log" &
+	VB_LOADGEN_PID=$!
+	VB_PIDS+=("$!")
+}
+
+# Positions still behind the acknowledged offsets plus pending outbox
+# events; 0 when the bridge has caught up.  Empty when the database is down.
+vb_backlog() {
+	local values
+	values=$(python3 - "${VB_MANIFESTS[@]}" <<-'EOF'
+		import json, sys
+		want = {}
+		for path in sys.argv[1:]:
+		    for line in open(path):
+		        if line.strip():
+		            m = json.loads(line)
+		            p = m["partition"]
+		            want[p] = max(want.get(p, 0), m["offset"] + 1)
+		print(",".join(f"({p},{o})" for p, o in sorted(want.items())) or "(0,0)")
+	EOF
+	)
+	vb_psql -d "$VB_DBNAME" -c "
+		SELECT (SELECT count(*) FROM (VALUES $values) AS w(p, o)
+				  LEFT JOIN voltpay.partition_status AS s
+					ON s.topic = '$VB_IN_TOPIC' AND s.partition = w.p
+				 WHERE COALESCE(s.next_offset, 0) < w.o)
+			 + (SELECT count(*) FROM voltpay.outbox)" 2>/dev/null
+}
+
+# vb_wait_caught_up [timeout]: 0 once vb_backlog is 0.
+vb_wait_caught_up() {
+	local timeout=${1:-120} start n
+	start=$(date +%s)
+	while :; do
+		n=$(vb_backlog)
+		[ "$n" = 0 ] && return 0
+		if [ $(($(date +%s) - start)) -ge "$timeout" ]; then
+			echo "not caught up after ${timeout}s (backlog: ${n:-database down})" >&2
+			vb_log "not caught up: backlog ${n:-?}"
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+# Writes payments.csv, rejected.csv, outbox_pending.txt into directory $1
+# from database $2 (defaults: $VB_DIR, $VB_DBNAME).
+vb_dump_db() {
+	local dir=${1:-$VB_DIR} db=${2:-$VB_DBNAME}
+	vb_psql -d "$db" <<-EOF
+		\copy (SELECT p.message_id, p.payment_id, p.account_id, p.amount, p.currency, p.customer_email, p.remittance_info, p.src_topic, p.src_partition, p.src_offset, encode(i.payload_hash, 'hex') AS payload_hash FROM voltpay.payments AS p LEFT JOIN voltpay.idempotency AS i USING (message_id)) TO '$dir/payments.csv' WITH (FORMAT csv, HEADER)
+		\copy (SELECT rejection_id, message_id, reason, detail, sqlstate, record_key, topic, partition, "offset", encode(sha256(payload), 'hex') AS payload_sha256 FROM voltpay.rejected_messages) TO '$dir/rejected.csv' WITH (FORMAT csv, HEADER)
+		\o $dir/outbox_pending.txt
+		SELECT count(*) FROM voltpay.outbox;
+	EOF
+}
+
+# Dumps the three downstream topics into $VB_DIR/{read,email,dlq}.jsonl.
+vb_dump_topics() {
+	local t f
+	for t in read email dlq; do
+		case $t in
+			read) f=$VB_READ_TOPIC ;; email) f=$VB_EMAIL_TOPIC ;; dlq) f=$VB_DLQ_TOPIC ;;
+		esac
+		"$VB_BIN/voltpay-topic-dump" -b "$VB_BROKERS" -t "$f" -o "$VB_DIR/$t.jsonl" \
+			--timeout 60 2>>"$VB_DIR/topic-dump.log" || return 1
+	done
+}
+
+# vb_check [checker args...]: dumps and checks; output in checker.out.
+vb_check() {
+	local margs=() m
+	for m in "${VB_MANIFESTS[@]}"; do margs+=(--manifest "$m"); done
+	vb_dump_db || { echo "database dump failed" >"$VB_DIR/checker.out"; return 1; }
+	vb_dump_topics || { echo "topic dump failed" >"$VB_DIR/checker.out"; return 1; }
+	python3 "$VB_ROOT/test/bridge/checker.py" "${margs[@]}" \
+		--payments "$VB_DIR/payments.csv" --rejected "$VB_DIR/rejected.csv" \
+		--outbox-pending "$(cat "$VB_DIR/outbox_pending.txt")" \
+		--read "$VB_DIR/read.jsonl" --email "$VB_DIR/email.jsonl" --dlq "$VB_DIR/dlq.jsonl" \
+		--input-topic "$VB_IN_TOPIC" "$@" >"$VB_DIR/checker.out" 2>&1
+}
