@@ -5,7 +5,7 @@ Inputs (all files; see test/bridge/lib.sh, which produces them):
   --manifest FILE      voltpay-loadgen manifest(s): one JSON line per
                        message Kafka acknowledged (repeatable)
   --payments CSV       voltpay.payments joined with the idempotency payload
-                       hash (test/bridge/dump-db.sh)
+                       hash (vb_dump_db in test/bridge/lib.sh)
   --rejected CSV       voltpay.rejected_messages with the payload's sha256
   --outbox-pending N   rows left in voltpay.outbox
   --read/--email/--dlq FILE
@@ -17,7 +17,8 @@ are ordered by offset: the first is expected applied with its payload hash,
 later copies with the same hash are duplicates (no row, no event), with
 another hash idempotency_conflict rejections.  Invalid messages are
 expected rejected at their (partition, offset) with the reason the manifest
-names.  Downstream delivery is at-least-once: copies of an expected event
+names.  Every copy of a --poison-account message is expected quarantined
+with reason apply_error.  Downstream delivery is at-least-once: copies of an expected event
 are counted but allowed; an event nobody expects is not.
 
 Failure counts (any non-zero makes the exit status 1):
@@ -28,6 +29,8 @@ Failure counts (any non-zero makes the exit status 1):
   unexpected applications     payment row no acknowledged message explains
   invalid not quarantined     invalid message without its rejected row
   conflicts not quarantined   conflict without its rejected row
+  poison not quarantined      message of a --poison-account (whose apply the
+                              test makes raise) without an apply_error row
   wrong rejection reason      rejected row whose reason differs
   unexpected rejections       rejected row no message explains
   missing read/email/dlq events
@@ -101,7 +104,7 @@ class Report:
 FAILURES = [
     "lost writes", "duplicate applications", "wrong payload applied",
     "unexpected applications", "invalid not quarantined",
-    "conflicts not quarantined", "duplicates rejected", "valid messages rejected",
+    "conflicts not quarantined", "poison not quarantined", "duplicates rejected", "valid messages rejected",
     "wrong rejection reason",
     "unexpected rejections", "missing read events", "missing email events",
     "missing dlq events", "extra read events", "extra email events",
@@ -120,6 +123,9 @@ def main():
     ap.add_argument("--dlq", required=True)
     ap.add_argument("--outbox-pending", type=int, default=0)
     ap.add_argument("--input-topic", default="payment_writer_topic")
+    ap.add_argument("--poison-account", action="append", default=[],
+                    help="an account whose payments the test made fail to apply "
+                         "(expected quarantined with reason apply_error)")
     ap.add_argument("--lenient-reasons", action="store_true",
                     help="report a wrong rejection reason without failing")
     ap.add_argument("--examples", type=int, default=3,
@@ -141,8 +147,15 @@ def main():
     for e in entries:
         by_coord[(e["topic"], e["partition"], e["offset"])] = e
     by_id = defaultdict(list)
+    poison = set(args.poison_account)
     for e in entries:
         if e["kind"] in ("valid", "duplicate", "conflict") and e.get("message_id"):
+            if e["account_id"] in poison:
+                # Every apply of these raises: the bridge must quarantine
+                # each copy with reason apply_error and carry on.
+                e["_expect"] = "rejected"
+                e["_reason"] = "apply_error"
+                continue
             by_id[e["message_id"]].append(e)
 
     expected_applied = {}          # message_id -> manifest entry
@@ -212,7 +225,12 @@ def main():
         exp = e.get("_expect")
         if exp == "rejected":
             if r is None:
-                what = "conflicts not quarantined" if e["kind"] != "invalid" else "invalid not quarantined"
+                if e["kind"] == "invalid":
+                    what = "invalid not quarantined"
+                elif e.get("_reason") == "apply_error":
+                    what = "poison not quarantined"
+                else:
+                    what = "conflicts not quarantined"
                 rep.fail(what, f"{e.get('variant') or e['kind']} p{e['partition']} o{e['offset']} {e.get('message_id')}")
             elif e.get("_reason") and r["reason"] != e["_reason"]:
                 what = "wrong rejection reason"

@@ -32,6 +32,9 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)}
 VB_BRIDGE_OPTS=(-X consumer.session.timeout.ms=6000 -X consumer.heartbeat.interval.ms=500
 	--log-level info)
 
+# A command the bridge runs under (valgrind in one scenario).
+VB_BRIDGE_WRAP=()
+
 declare -a VB_PIDS=()
 declare -A VB_BRIDGE_PID=() VB_BRIDGE_PORT=()
 
@@ -122,7 +125,7 @@ vb_bridge_start() {
 	port=$(vp_free_port)
 	VB_BRIDGE_PORT[$id]=$port
 	echo "=== start $(date +%T.%N)" >>"$VB_DIR/bridge-$id.log"
-	"$VB_BRIDGE" -b "$VB_BROKERS" --db "$VB_DB" --http-addr 127.0.0.1 --http-port "$port" \
+	"${VB_BRIDGE_WRAP[@]}" "$VB_BRIDGE" -b "$VB_BROKERS" --db "$VB_DB" --http-addr 127.0.0.1 --http-port "$port" \
 		"${VB_BRIDGE_OPTS[@]}" "$@" >>"$VB_DIR/bridge-$id.out" 2>>"$VB_DIR/bridge-$id.log" &
 	VB_BRIDGE_PID[$id]=$!
 	VB_PIDS+=("$!")

@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# End-to-end tests of voltpay-bridge with real processes: a private
+# PostgreSQL cluster, voltpay-mockkafka (librdkafka's mock cluster, 5
+# brokers, 100 partitions per topic), one or two bridges and
+# voltpay-loadgen.  Every scenario ends with test/bridge/checker.py, which
+# compares what Kafka acknowledged with what landed in the database and on
+# the downstream topics (docs/testing-bridge.md).
+#
+#   test/suites/bridge.sh [SCENARIO...]     all scenarios, or those named
+#
+# VB_SEED makes the random kill times and loads reproducible; VB_KEEP=1
+# keeps the work directory (logs, manifests, dumps) even when all pass.
+# Prints one line per scenario and "bridge: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+. test/lib/pgcluster.sh
+. test/bridge/lib.sh
+
+ALL_SCENARIOS=(happy_path duplicates poison sigterm_drain bad_config sigkill
+	pg_restart kafka_faults two_bridges valgrind)
+
+for b in voltpay-bridge voltpay-loadgen voltpay-mockkafka voltpay-topic-dump; do
+	if [ ! -x "bridge/$b" ]; then
+		echo "bridge: bridge/$b is missing (run make bridge)"
+		echo "bridge: 0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+VB_SEED=${VB_SEED:-$(date +%s)}
+RANDOM=$VB_SEED
+
+# ---------------------------------------------------------------------------
+# Scenario helpers.  A scenario is a function scenario_NAME that returns
+# non-zero after writing the reason with fail; it runs in a subshell whose
+# exit stops every process it started.
+# ---------------------------------------------------------------------------
+
+fail() {
+	echo "$*" >>"$VB_DIR/fail.txt"
+	vb_log "FAIL: $*"
+	return 1
+}
+
+# check [checker args]: the checker verdict, failing the scenario on error.
+check() {
+	vb_check "$@" && return 0
+	fail "checker: $(grep -E '^checker: FAILED|dump failed' "$VB_DIR/checker.out" | head -n 1)"
+}
+
+# start_bridge ID [args]: start and wait until ready.
+start_bridge() {
+	local id=$1
+	shift
+	vb_bridge_start "$id" "$@"
+	vb_bridge_wait_ready "$id" "${VB_READY_TIMEOUT:-30}" 2>>"$VB_DIR/scenario.log" ||
+		fail "bridge $id did not become ready"
+}
+
+# stop_bridge ID [timeout]: SIGTERM, expect exit status 0.
+stop_bridge() {
+	vb_bridge_signal "$1" TERM
+	vb_bridge_wait "$1" "${2:-40}"
+	[ "$VB_RC" = 0 ] || fail "bridge $1 exited with $VB_RC after SIGTERM (expected 0)"
+}
+
+# alive ID: the bridge is still running.
+alive() {
+	kill -0 "${VB_BRIDGE_PID[$1]}" 2>/dev/null || fail "bridge $1 died (status: see bridge-$1.log)"
+}
+
+# mock CMD...: a mock cluster control command that must succeed.
+mock() {
+	vb_mock "$@" || fail "mock command failed: $*"
+}
+
+# rand_sleep LO HI: a random number of milliseconds as seconds for sleep.
+rand_sleep() {
+	local ms=$(($1 + RANDOM % ($2 - $1 + 1)))
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+}
+
+# ---------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------
+
+# Valid payments only, some with e-mail: every one applied once, one read
+# event each, one e-mail event for each address, nothing rejected.
+scenario_happy_path() {
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen --count 5000 --accounts 500 --email-fraction 0.4 --seed "$VB_SEED" ||
+		fail "loadgen failed" || return 1
+	vb_wait_caught_up 90 || fail "bridge did not catch up" || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# Upstream duplicates (exact re-sends) and conflicts (same message_id,
+# other amount), plus every default kind of invalid message, in two runs
+# of the load generator so that duplicates also cross batches.
+scenario_duplicates() {
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen --count 6000 --accounts 300 --duplicate-fraction 0.15 --conflict-fraction 0.05 \
+		--invalid-fraction 0.05 --seed "$VB_SEED" || fail "loadgen failed" || return 1
+	vb_loadgen --count 4000 --accounts 300 --duplicate-fraction 0.3 --conflict-fraction 0.1 \
+		--seed "$((VB_SEED + 1))" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 90 || fail "bridge did not catch up" || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# Poison messages: every kind of invalid value (empty, tombstone, 70 KB,
+# binary, 200-deep JSON, bad fields) at 30%, and one account whose applies
+# raise an ERROR in the database (an expression index on voltpay.outbox
+# that raises for its read events): the bridge must isolate those
+# messages, quarantine them with reason apply_error, and apply the rest.
+scenario_poison() {
+	vb_psql -d "$VB_DBNAME" <<-'EOF' || fail "could not install the poison index" || return 1
+		CREATE FUNCTION public.vb_poison(kind text, k text) RETURNS boolean
+		LANGUAGE plpgsql IMMUTABLE AS $$
+		BEGIN
+			IF kind = 'read' AND k = 'acc-00007' THEN
+				RAISE EXCEPTION 'poison payment for account %', k USING ERRCODE = 'P0001';
+			END IF;
+			RETURN true;
+		END $$;
+		CREATE INDEX vb_poison_idx ON voltpay.outbox (public.vb_poison(kind, event_key));
+	EOF
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen --count 4000 --accounts 50 --invalid-fraction 0.3 --invalid-kinds all \
+		--duplicate-fraction 0.05 --conflict-fraction 0.02 --seed "$VB_SEED" ||
+		fail "loadgen failed" || return 1
+	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
+	alive 1 || return 1
+	stop_bridge 1 || return 1
+	check --poison-account acc-00007
+}
+
+# SIGTERM while messages are arriving: the bridge finishes its batch,
+# publishes what it applied, commits and exits 0 within the shutdown
+# timeout, leaving the outbox empty; a restarted bridge finishes the rest.
+scenario_sigterm_drain() {
+	local start pending
+	vb_mock_start || return 1
+	start_bridge 1 --shutdown-timeout 20 || return 1
+	vb_loadgen_bg --count 12000 --rate 3000 --accounts 1000 --email-fraction 0.5 \
+		--invalid-fraction 0.02 --seed "$VB_SEED"
+	sleep 2
+	start=$(date +%s)
+	stop_bridge 1 30 || return 1
+	[ $(($(date +%s) - start)) -le 21 ] || fail "shutdown took $(($(date +%s) - start)) s (timeout 20 s)" || return 1
+	pending=$(vb_psql -d "$VB_DBNAME" -c "SELECT count(*) FROM voltpay.outbox")
+	[ "$pending" = 0 ] || fail "$pending outbox events left after a clean shutdown" || return 1
+	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
+	start_bridge 1 || return 1
+	vb_wait_caught_up 90 || fail "bridge did not catch up after restart" || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# Bad configuration: a one-line error on stderr and the documented exit
+# status, before touching Kafka or the database.
+scenario_bad_config() {
+	local port rc lines
+	port=$(vp_free_port)
+
+	# expect_exit WANT NAME ARGS...: WANT is a status or "nonzero".
+	expect_exit() {
+		local want=$1 name=$2
+		shift 2
+		timeout 60 "$VB_BRIDGE" "$@" >"$VB_DIR/$name.out" 2>"$VB_DIR/$name.err"
+		rc=$?
+		lines=$(grep -c . "$VB_DIR/$name.err")
+		vb_log "$name: exit $rc, $lines stderr lines: $(head -c 300 "$VB_DIR/$name.err")"
+		if [ "$rc" = 124 ]; then
+			fail "$name: still running after 60 s"
+			return 1
+		fi
+		if [ "$want" = nonzero ] && [ "$rc" = 0 ]; then
+			fail "$name: exit status 0, expected non-zero"
+			return 1
+		fi
+		if [ "$want" != nonzero ] && [ "$rc" != "$want" ]; then
+			fail "$name: exit status $rc, expected $want"
+			return 1
+		fi
+		if [ "$lines" != 1 ]; then
+			fail "$name: $lines lines on stderr, expected one: $(head -c 200 "$VB_DIR/$name.err" | tr '\n' '|')"
+			return 1
+		fi
+	}
+	local ok=0
+	expect_exit 2 unknown_flag --no-such-flag -b 127.0.0.1:9 --db "$VB_DB" --http-port 0 || ok=1
+	expect_exit 2 bad_property -b 127.0.0.1:9 --db "$VB_DB" --http-port 0 \
+		-X no.such.property=1 || ok=1
+	expect_exit 2 bad_property_value -b 127.0.0.1:9 --db "$VB_DB" --http-port 0 \
+		-X consumer.fetch.wait.max.ms=soon || ok=1
+	expect_exit 2 bad_batch_size -b 127.0.0.1:9 --db "$VB_DB" --http-port 0 --batch-size 0 || ok=1
+	expect_exit nonzero unreachable_db -b 127.0.0.1:9 --http-port 0 \
+		--db "host=127.0.0.1 port=$port user=bridge dbname=$VB_DBNAME connect_timeout=2" || ok=1
+	return $ok
+}
+
+# SIGKILL at random moments, six times, with a restart after each, while
+# 20,000 messages arrive: nothing lost, nothing applied twice, every event
+# published (copies allowed), per-account order kept.
+scenario_sigkill() {
+	local i
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen_bg --count 20000 --rate 2500 --accounts 2000 --duplicate-fraction 0.05 \
+		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VB_SEED"
+	for i in 1 2 3 4 5 6; do
+		rand_sleep 500 1800
+		vb_bridge_signal 1 KILL
+		vb_bridge_wait 1 10
+		rand_sleep 0 500
+		start_bridge 1 || return 1
+	done
+	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# PostgreSQL crashes (pg_ctl stop -m immediate) twice mid-run, once
+# restarted at once and once after a 4 s outage: the bridge keeps running,
+# reconnects and loses nothing.
+scenario_pg_restart() {
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen_bg --count 15000 --rate 2500 --accounts 1000 --duplicate-fraction 0.05 \
+		--invalid-fraction 0.02 --seed "$VB_SEED"
+	rand_sleep 1000 2000
+	vb_log "pg: restart -m immediate"
+	vp_pg_restart immediate || fail "PostgreSQL did not restart" || return 1
+	rand_sleep 1000 2000
+	vb_log "pg: stop -m immediate, 4 s outage"
+	vp_as_pg "$VP_PGBIN/pg_ctl" -D "$VP_PGDATA" -m immediate -w stop >/dev/null
+	sleep 4
+	vp_as_pg "$VP_PGBIN/pg_ctl" -D "$VP_PGDATA" -l "$VP_PGDIR/server.log" -w -t 60 start >/dev/null ||
+		fail "PostgreSQL did not start again" || return 1
+	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
+	alive 1 || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# Kafka faults while messages arrive: two brokers down for 3 s, request
+# errors injected on Produce, Fetch and OffsetCommit (retriable errors and
+# dropped connections), and 200 ms of extra latency on one broker.
+scenario_kafka_faults() {
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen_bg --count 12000 --rate 2000 --accounts 1000 --email-fraction 0.3 \
+		--invalid-fraction 0.02 --seed "$VB_SEED"
+	sleep 1.5
+	mock push_errors Produce 20 NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT || return 1
+	mock push_errors Fetch 20 NOT_LEADER_FOR_PARTITION UNKNOWN_TOPIC_OR_PART || return 1
+	mock push_errors OffsetCommit 10 COORDINATOR_NOT_AVAILABLE REQUEST_TIMED_OUT || return 1
+	sleep 1
+	mock broker_down 2 || return 1
+	mock broker_down 3 || return 1
+	sleep 3
+	mock broker_up 2 || return 1
+	mock broker_up 3 || return 1
+	mock rtt 4 200 || return 1
+	mock push_errors Produce 5 _TRANSPORT || return 1
+	mock push_errors Fetch 5 _TRANSPORT || return 1
+	sleep 2
+	mock rtt 4 0 || return 1
+	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 150 || fail "bridge did not catch up" || return 1
+	alive 1 || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# Two bridges in one consumer group; one is killed with SIGKILL mid-run and
+# the other takes its partitions over (after the 6 s session timeout).
+scenario_two_bridges() {
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	start_bridge 2 || return 1
+	vb_loadgen_bg --count 20000 --rate 2500 --accounts 2000 --duplicate-fraction 0.03 \
+		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VB_SEED"
+	rand_sleep 2500 4000
+	alive 1 || return 1
+	alive 2 || return 1
+	vb_bridge_signal 2 KILL
+	vb_bridge_wait 2 10
+	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 120 || fail "surviving bridge did not catch up" || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# The bridge under valgrind memcheck, small load, clean shutdown: no
+# memory errors and no definite leaks (--error-exitcode=99).
+scenario_valgrind() {
+	local vg
+	command -v valgrind >/dev/null || fail "valgrind is not installed" || return 1
+	vb_mock_start || return 1
+	vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+		--show-leak-kinds=definite --track-origins=yes --log-file="$VB_DIR/valgrind.log")
+	VB_BRIDGE_WRAP=("${vg[@]}")
+	VB_READY_TIMEOUT=120 start_bridge 1 --shutdown-timeout 60 || return 1
+	vb_loadgen --count 600 --accounts 50 --duplicate-fraction 0.05 --conflict-fraction 0.03 \
+		--invalid-fraction 0.05 --email-fraction 0.5 --seed "$VB_SEED" ||
+		fail "loadgen failed" || return 1
+	vb_wait_caught_up 120 || fail "bridge did not catch up under valgrind" || return 1
+	stop_bridge 1 90 || { fail "valgrind: $(grep -m1 -E 'ERROR SUMMARY|definitely|Invalid|uninitialised' "$VB_DIR/valgrind.log")"; return 1; }
+	check
+}
+
+# ---------------------------------------------------------------------------
+
+run_scenario() {
+	local name=$1 start rc
+	start=$(date +%s)
+	(
+		trap vb_scenario_end EXIT
+		vb_scenario_begin "$name" >/dev/null || { echo "could not create the database" >"$VB_DIR/fail.txt"; exit 1; }
+		"scenario_$name"
+	) >"$VB_WORK/$name.stdout" 2>&1
+	rc=$?
+	local dir=$VB_WORK/$name secs=$(($(date +%s) - start))
+	if [ $rc = 0 ]; then
+		printf 'ok   %-14s %3ds  %s\n' "$name" "$secs" \
+			"$(grep -m1 '^checker: expected' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //')"
+		passed=$((passed + 1))
+	else
+		printf 'FAIL %-14s %3ds  %s\n' "$name" "$secs" "$(head -n 1 "$dir/fail.txt" 2>/dev/null || echo "exit $rc")"
+		failed=$((failed + 1))
+		{
+			sed 's/^/    /' "$dir/fail.txt" 2>/dev/null | tail -n +2
+			[ -f "$dir/checker.out" ] && grep -E '^  e\.g\.|^checker: FAILED' "$dir/checker.out" | head -n 15 | sed 's/^/    /'
+			for f in "$dir"/bridge-*.log; do
+				[ -f "$f" ] || continue
+				echo "    --- last errors in $(basename "$f")"
+				grep -E '"level":"(error|warning|fatal)"|^[^{]' "$f" | tail -n 5 | cut -c1-300 | sed 's/^/    /'
+			done
+			echo "    (logs: $dir)"
+		}
+	fi
+}
+
+vp_pg_start "max_connections = 100" || { echo "bridge: could not start PostgreSQL"; exit 1; }
+
+if [ $# -gt 0 ]; then
+	scenarios=("$@")
+else
+	scenarios=("${ALL_SCENARIOS[@]}")
+fi
+echo "bridge: seed $VB_SEED, work directory $VB_WORK"
+passed=0
+failed=0
+for s in "${scenarios[@]}"; do
+	if ! declare -F "scenario_$s" >/dev/null; then
+		echo "FAIL $s: no such scenario"
+		failed=$((failed + 1))
+		continue
+	fi
+	run_scenario "$s"
+done
+echo "bridge: $passed passed, $failed failed"
+if [ $failed = 0 ] && [ -z "${VB_KEEP:-}" ]; then
+	rm -rf "$VB_WORK"
+fi
+[ $failed = 0 ]
