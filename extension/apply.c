@@ -644,7 +644,7 @@ apply_quarantine(ApplyBatch *batch)
 static void
 apply_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
 				 const char *kind, const char *key, Datum value,
-				 const char *headers)
+				 Jsonb *headers)
 {
 	Datum		values[8];
 	bool		nulls[8] = {false};
@@ -654,7 +654,7 @@ apply_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
 	values[2] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	nulls[2] = key == NULL;
 	values[3] = value;
-	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(headers));
+	values[4] = JsonbPGetDatum(headers);
 	values[5] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
 	nulls[5] = !it->has_id;
 	values[6] = Int32GetDatum(it->partition);

@@ -37,6 +37,7 @@
 struct VpBulkInsert
 {
 	Relation	rel;
+	TupleDesc	desc;			/* unpinned copy: slots need no refcount */
 	CommandId	cid;
 	BulkInsertState bistate;
 	MemoryContext cxt;			/* tuples of the current buffer */
@@ -89,6 +90,7 @@ vp_bulk_begin(const char *relname)
 				 errdetail("apply_payment_batch() writes to plain tables only.")));
 
 	b->rel = rel;
+	b->desc = CreateTupleDescCopy(RelationGetDescr(rel));
 	b->cid = GetCurrentCommandId(true);
 	b->bistate = GetBulkInsertState();
 	b->slotcxt = CurrentMemoryContext;
@@ -169,7 +171,7 @@ vp_bulk_add(VpBulkInsert *b, Datum *values, bool *nulls)
 	if (b->nused == b->nalloc)
 	{
 		old = MemoryContextSwitchTo(b->slotcxt);
-		b->slots[b->nalloc++] = MakeSingleTupleTableSlot(RelationGetDescr(b->rel),
+		b->slots[b->nalloc++] = MakeSingleTupleTableSlot(b->desc,
 														 &TTSOpsHeapTuple);
 		MemoryContextSwitchTo(old);
 	}
@@ -177,7 +179,7 @@ vp_bulk_add(VpBulkInsert *b, Datum *values, bool *nulls)
 
 	/* The tuple lives in the buffer's context until the flush. */
 	old = MemoryContextSwitchTo(b->cxt);
-	tuple = heap_form_tuple(RelationGetDescr(b->rel), values, nulls);
+	tuple = heap_form_tuple(b->desc, values, nulls);
 	MemoryContextSwitchTo(old);
 	ExecStoreHeapTuple(tuple, slot, false);
 }

@@ -23,6 +23,7 @@
 #include "lib/stringinfo.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 
 #include "voltpay.h"
 
@@ -69,6 +70,29 @@ outbox_ts(StringInfo buf, TimestampTz ts)
 }
 
 /*
+ * outbox_escape
+ *	  escape_json() with a fast path for strings that need no escaping, the
+ *	  common case (escape_json appends one character at a time).
+ */
+static void
+outbox_escape(StringInfo buf, const char *str)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) str; *p; p++)
+	{
+		if (*p < 0x20 || *p == '"' || *p == '\\')
+		{
+			escape_json(buf, str);
+			return;
+		}
+	}
+	appendStringInfoChar(buf, '"');
+	appendBinaryStringInfo(buf, str, (const char *) p - str);
+	appendStringInfoChar(buf, '"');
+}
+
+/*
  * outbox_field
  *	  Appends ,"name":"value" (or null when value is NULL).  The first field
  *	  of an object is written without the comma by passing first = true.
@@ -78,10 +102,10 @@ outbox_field(StringInfo buf, const char *name, const char *value, bool first)
 {
 	if (!first)
 		appendStringInfoChar(buf, ',');
-	escape_json(buf, name);
+	outbox_escape(buf, name);
 	appendStringInfoChar(buf, ':');
 	if (value)
-		escape_json(buf, value);
+		outbox_escape(buf, value);
 	else
 		appendStringInfoString(buf, "null");
 }
@@ -94,7 +118,7 @@ static void
 outbox_party(StringInfo buf, const char *role, const VpParty *party)
 {
 	appendStringInfoChar(buf, ',');
-	escape_json(buf, role);
+	outbox_escape(buf, role);
 	appendStringInfoString(buf, ":{");
 	outbox_field(buf, "name", party->name, true);
 	outbox_field(buf, "iban", party->iban, false);
@@ -154,20 +178,48 @@ vp_event_email(const VpPayment *p)
 }
 
 /*
- * vp_event_headers
- *	  Kafka headers of an event, as the text of a JSON object.
+ * outbox_jsonb
+ *	  A flat JSON object of string values as jsonb, built without parsing
+ *	  text.  NULL values are left out.
  */
-char *
+static Jsonb *
+outbox_jsonb(int n, const char *const *keys, const char *const *values)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	JsonbValue *res;
+	int			i;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (i = 0; i < n; i++)
+	{
+		if (values[i] == NULL)
+			continue;
+		v.type = jbvString;
+		v.val.string.val = (char *) keys[i];
+		v.val.string.len = strlen(keys[i]);
+		pushJsonbValue(&state, WJB_KEY, &v);
+		v.val.string.val = (char *) values[i];
+		v.val.string.len = strlen(values[i]);
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
+}
+
+/*
+ * vp_event_headers
+ *	  Kafka headers of an event.
+ */
+Jsonb *
 vp_event_headers(const pg_uuid_t *message_id, const char *event)
 {
-	StringInfoData buf;
+	const char *keys[2] = {"event", "message_id"};
+	const char *values[2];
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	outbox_field(&buf, "event", event, true);
-	outbox_field(&buf, "message_id", vp_uuid_text(message_id), false);
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
+	values[0] = event;
+	values[1] = vp_uuid_text(message_id);
+	return outbox_jsonb(2, keys, values);
 }
 
 /*
@@ -175,27 +227,20 @@ vp_event_headers(const pg_uuid_t *message_id, const char *event)
  *	  Kafka headers of a dead-letter event: why the message was rejected and
  *	  where it came from.  message_id may be NULL.
  */
-char *
+Jsonb *
 vp_dead_letter_headers(const pg_uuid_t *message_id, const char *reason,
 					   const char *detail, const char *topic, int32 partition,
 					   int64 offset, bool has_coordinates)
 {
-	StringInfoData buf;
+	const char *keys[5] = {"event", "voltpay-reason", "voltpay-detail",
+	"message_id", "voltpay-source"};
+	const char *values[5];
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	outbox_field(&buf, "event", "payment_rejected", true);
-	outbox_field(&buf, "voltpay-reason", reason, false);
-	outbox_field(&buf, "voltpay-detail", detail, false);
-	if (message_id)
-		outbox_field(&buf, "message_id", vp_uuid_text(message_id), false);
-	if (has_coordinates)
-	{
-		char	   *src = psprintf("%s:%d:" INT64_FORMAT,
-								   topic ? topic : "", partition, offset);
-
-		outbox_field(&buf, "voltpay-source", src, false);
-	}
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
+	values[0] = "payment_rejected";
+	values[1] = reason;
+	values[2] = detail;
+	values[3] = message_id ? vp_uuid_text(message_id) : NULL;
+	values[4] = has_coordinates ?
+		psprintf("%s:%d:" INT64_FORMAT, topic ? topic : "", partition, offset) : NULL;
+	return outbox_jsonb(5, keys, values);
 }

@@ -23,6 +23,7 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -143,8 +144,9 @@ extern void vp_bulk_end(VpBulkInsert *b);
 /* outbox.c: event bodies and headers (see sql/parts/50-dba.sql) */
 extern char *vp_event_read(const VpPayment *p, TimestampTz applied_at);
 extern char *vp_event_email(const VpPayment *p);
-extern char *vp_event_headers(const pg_uuid_t *message_id, const char *event);
-extern char *vp_dead_letter_headers(const pg_uuid_t *message_id,
+extern Jsonb *vp_event_headers(const pg_uuid_t *message_id,
+									 const char *event);
+extern Jsonb *vp_dead_letter_headers(const pg_uuid_t *message_id,
 									const char *reason, const char *detail,
 									const char *topic, int32 partition,
 									int64 offset, bool has_coordinates);
