@@ -28,7 +28,8 @@
  * unknown_currency, and with --invalid-kinds all also empty, tombstone,
  * too_large, binary, deep_json, bad_field), expect (applied, duplicate,
  * rejected), reason (expected rejection reason), sha256 of the value,
- * seq, amount, currency, email, and with --manifest-payloads the value.
+ * seq, amount, currency, email, and with --manifest-payloads the value
+ * ("payload", or "payload_b64" when it is not UTF-8 text).
  *
  * The producer is idempotent with acks=all.  Exit status: 0 when every
  * message was acknowledged, 1 when some were not (or on interrupt), 2 on
@@ -36,6 +37,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#define _GNU_SOURCE
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -957,6 +960,55 @@ lg_base64(FILE *fp, const unsigned char *d, size_t len)
 }
 
 /*
+ * lg_is_text
+ *	  True when s/len is valid UTF-8 (shortest forms, no surrogates) with
+ *	  no NUL byte, so that the manifest can hold it as a JSON string.
+ */
+static int
+lg_is_text(const unsigned char *s, size_t len)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		unsigned char c = s[i];
+		int			n;
+		uint32_t	cp;
+		int			k;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80)
+		{
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			n = 1, cp = c & 0x1f;
+		else if ((c & 0xf0) == 0xe0)
+			n = 2, cp = c & 0x0f;
+		else if ((c & 0xf8) == 0xf0)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if (i + (size_t) n >= len)
+			return 0;
+		for (k = 1; k <= n; k++)
+		{
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+			(n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+			(cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += (size_t) n + 1;
+	}
+	return 1;
+}
+
+/*
  * lg_json_opt
  *	  Writes s as a JSON string, or null when s is NULL or empty.
  */
@@ -1039,7 +1091,7 @@ lg_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 			fprintf(fp, ",\"email\":%s", m->email ? "true" : "false");
 			if (m->payload != NULL)
 			{
-				if (m->variant != NULL && strcmp(m->variant, "binary") == 0)
+				if (!lg_is_text((const unsigned char *) m->payload, m->payload_len))
 				{
 					fputs(",\"payload_b64\":", fp);
 					lg_base64(fp, (const unsigned char *) m->payload, m->payload_len);

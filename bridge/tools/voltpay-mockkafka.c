@@ -38,6 +38,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#define _GNU_SOURCE
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

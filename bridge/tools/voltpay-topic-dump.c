@@ -22,6 +22,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#define _GNU_SOURCE
+
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
