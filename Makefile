@@ -65,3 +65,14 @@ demo: deps all install bridge
 
 bench: deps all install bridge
 	./bench/run.sh
+
+# Sets up or upgrades a writer database with Liquibase (docs/liquibase.md):
+#   make migrate DB=postgresql://user@host:5432/writer [CONTEXTS=demo]
+# Without DB, the PG* variables name the database, as for psql.
+.PHONY: migrate
+migrate: deps all install
+	./liquibase/lb.sh update $(if $(CONTEXTS),--contexts=$(CONTEXTS))
+
+# PGXN metadata: the version comes from voltpay.control.
+META.json: META.json.in voltpay.control
+	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@
