@@ -24,7 +24,14 @@ void		_PG_init(void);
 /*
  * _PG_init
  *	  Defines the GUCs and, when preloaded, registers the sweeper worker.
- *	  Everything lives in sweeper.c, the only part with settings so far.
+ *	  Everything lives in sweeper.c, the only part with settings so far:
+ *	  vp_sweeper_init() defines the SIGHUP settings, then, only when the
+ *	  library is being preloaded, voltpay.database and the worker.
+ *
+ * The prefix is reserved only when preloading, as worker_spi and
+ * pg_prewarm do: a backend that loads the library on demand does not
+ * define the POSTMASTER setting voltpay.database, and reserving the prefix
+ * there would drop it with a warning.
  */
 void
 _PG_init(void)
@@ -34,5 +41,6 @@ _PG_init(void)
 
 	vp_sweeper_init();
 
-	MarkGUCPrefixReserved("voltpay");
+	if (process_shared_preload_libraries_in_progress)
+		MarkGUCPrefixReserved("voltpay");
 }
