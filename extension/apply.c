@@ -74,6 +74,7 @@ typedef struct ApplyItem
 	int64		offset;
 	bool		has_ts;
 	TimestampTz kafka_ts;
+	char		traceparent[VP_TRACEPARENT_LEN + 1];	/* of its events */
 	int			first;			/* earlier item with the same id, or -1 */
 	bool		dead_letter;	/* quarantined now: emit a dead-letter event */
 } ApplyItem;
@@ -768,11 +769,13 @@ apply_write(ApplyBatch *batch)
 
 			apply_outbox_add(outbox, batch, it, "read", p->account_id,
 							 apply_bytea(vp_event_read(p, batch->now)),
-							 vp_event_headers(&p->message_id, "payment_applied"));
+							 vp_event_headers(&p->message_id, "payment_applied",
+											  it->traceparent));
 			if (p->customer_email)
 				apply_outbox_add(outbox, batch, it, "email", p->account_id,
 								 apply_bytea(vp_event_email(p)),
-								 vp_event_headers(&p->message_id, "payment_email"));
+								 vp_event_headers(&p->message_id, "payment_email",
+												  it->traceparent));
 			MemoryContextSwitchTo(old);
 		}
 		else if (it->dead_letter)
@@ -786,7 +789,7 @@ apply_write(ApplyBatch *batch)
 													vp_reason_code(it->reason),
 													it->detail, batch->topic,
 													it->partition, it->offset,
-													it->has_coord));
+													it->has_coord, it->traceparent));
 			MemoryContextSwitchTo(old);
 		}
 		MemoryContextReset(rowcxt);
@@ -889,8 +892,8 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 	for (i = 0; i < batch->n; i++)
 	{
 		ApplyItem  *it = &batch->items[i];
-		Datum		values[6];
-		bool		nulls[6] = {false};
+		Datum		values[7];
+		bool		nulls[7] = {false};
 		const char *status;
 
 		switch (it->status)
@@ -917,6 +920,7 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 		values[4] = it->detail ? CStringGetTextDatum(it->detail) : (Datum) 0;
 		nulls[5] = it->payment == NULL;
 		values[5] = it->payment ? UUIDPGetDatum(&it->payment->payment_id) : (Datum) 0;
+		values[6] = PointerGetDatum(cstring_to_text_with_len(it->traceparent + 3, 32));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
@@ -924,7 +928,7 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 /*
  * apply_payment_batch
  *	  SQL: voltpay.apply_payment_batch(keys, payloads, topic, partitions,
- *	  offsets, timestamps, quarantine).  See the file header.
+ *	  offsets, timestamps, traceparents, quarantine).  See the file header.
  */
 Datum
 apply_payment_batch(PG_FUNCTION_ARGS)
@@ -937,17 +941,20 @@ apply_payment_batch(PG_FUNCTION_ARGS)
 			   *payloads,
 			   *parts = NULL,
 			   *offs = NULL,
-			   *tss = NULL;
+			   *tss = NULL,
+			   *tps = NULL;
 	bool	   *keynulls,
 			   *paynulls,
 			   *partnulls = NULL,
 			   *offnulls = NULL,
-			   *tsnulls = NULL;
+			   *tsnulls = NULL,
+			   *tpnulls = NULL;
 	int			nkeys,
 				n,
 				nparts,
 				noffs,
 				nts,
+				ntp,
 				i;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -973,9 +980,11 @@ apply_payment_batch(PG_FUNCTION_ARGS)
 	nparts = apply_array(fcinfo, 3, "partitions", &parts, &partnulls);
 	noffs = apply_array(fcinfo, 4, "offsets", &offs, &offnulls);
 	nts = apply_array(fcinfo, 5, "timestamps", &tss, &tsnulls);
+	ntp = apply_array(fcinfo, 6, "traceparents", &tps, &tpnulls);
 	apply_check_length(n, nparts, "partitions");
 	apply_check_length(n, noffs, "offsets");
 	apply_check_length(n, nts, "timestamps");
+	apply_check_length(n, ntp, "traceparents");
 	if ((nparts >= 0) != (noffs >= 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -991,7 +1000,7 @@ apply_payment_batch(PG_FUNCTION_ARGS)
 	batch.n = n;
 	batch.items = palloc0(sizeof(ApplyItem) * Max(n, 1));
 	batch.topic = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	batch.quarantine = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
+	batch.quarantine = PG_ARGISNULL(7) ? true : PG_GETARG_BOOL(7);
 	batch.now = GetCurrentTransactionStartTimestamp();
 
 	for (i = 0; i < n; i++)
@@ -1022,6 +1031,8 @@ apply_payment_batch(PG_FUNCTION_ARGS)
 			it->has_ts = true;
 			it->kafka_ts = DatumGetTimestampTz(tss[i]);
 		}
+		vp_trace_child(ntp >= 0 && !tpnulls[i] ? TextDatumGetCString(tps[i]) : NULL,
+					   it->traceparent);
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)

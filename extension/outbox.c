@@ -212,14 +212,16 @@ outbox_jsonb(int n, const char *const *keys, const char *const *values)
  *	  Kafka headers of an event.
  */
 Jsonb *
-vp_event_headers(const pg_uuid_t *message_id, const char *event)
+vp_event_headers(const pg_uuid_t *message_id, const char *event,
+				 const char *traceparent)
 {
-	const char *keys[2] = {"event", "message_id"};
-	const char *values[2];
+	const char *keys[3] = {"event", "message_id", "traceparent"};
+	const char *values[3];
 
 	values[0] = event;
 	values[1] = vp_uuid_text(message_id);
-	return outbox_jsonb(2, keys, values);
+	values[2] = traceparent;
+	return outbox_jsonb(3, keys, values);
 }
 
 /*
@@ -230,11 +232,12 @@ vp_event_headers(const pg_uuid_t *message_id, const char *event)
 Jsonb *
 vp_dead_letter_headers(const pg_uuid_t *message_id, const char *reason,
 					   const char *detail, const char *topic, int32 partition,
-					   int64 offset, bool has_coordinates)
+					   int64 offset, bool has_coordinates,
+					   const char *traceparent)
 {
-	const char *keys[5] = {"event", "voltpay-reason", "voltpay-detail",
-	"message_id", "voltpay-source"};
-	const char *values[5];
+	const char *keys[6] = {"event", "voltpay-reason", "voltpay-detail",
+	"message_id", "voltpay-source", "traceparent"};
+	const char *values[6];
 
 	values[0] = "payment_rejected";
 	values[1] = reason;
@@ -242,5 +245,6 @@ vp_dead_letter_headers(const pg_uuid_t *message_id, const char *reason,
 	values[3] = message_id ? vp_uuid_text(message_id) : NULL;
 	values[4] = has_coordinates ?
 		psprintf("%s:%d:" INT64_FORMAT, topic ? topic : "", partition, offset) : NULL;
-	return outbox_jsonb(5, keys, values);
+	values[5] = traceparent;
+	return outbox_jsonb(6, keys, values);
 }

@@ -13,6 +13,8 @@
  *	  apply.c		apply_payment_batch(): positions, idempotency, writer
  *					tables, rejects, outbox, in the caller's transaction
  *	  bulk.c		multi-row heap insertion into voltpay's own tables
+ *	  outbox.c		bodies and headers of the downstream events
+ *	  trace.c		W3C trace context carried to the events
  *	  sweeper.c		idempotency retention: sweep function and background
  *					worker
  *
@@ -145,12 +147,18 @@ extern void vp_bulk_end(VpBulkInsert *b);
 extern char *vp_event_read(const VpPayment *p, TimestampTz applied_at);
 extern char *vp_event_email(const VpPayment *p);
 extern Jsonb *vp_event_headers(const pg_uuid_t *message_id,
-									 const char *event);
+							   const char *event, const char *traceparent);
 extern Jsonb *vp_dead_letter_headers(const pg_uuid_t *message_id,
 									const char *reason, const char *detail,
 									const char *topic, int32 partition,
-									int64 offset, bool has_coordinates);
+									int64 offset, bool has_coordinates,
+									const char *traceparent);
 extern char *vp_uuid_text(const pg_uuid_t *u);
+
+/* trace.c: W3C traceparent, "00-<trace id>-<span id>-<flags>" */
+#define VP_TRACEPARENT_LEN		55
+extern bool vp_traceparent_valid(const char *s);
+extern bool vp_trace_child(const char *in, char *out);
 
 /* sweeper.c */
 extern void vp_sweeper_init(void);

@@ -1,7 +1,7 @@
 -- apply_payment_batch(): statuses, idempotency, conflicts, mixed batches,
 -- quarantine, outbox contents, recorded positions and caller errors.
 BEGIN;
-SELECT plan(47);
+SELECT plan(53);
 
 -- A valid contract-v1 message, with overrides.
 CREATE FUNCTION pg_temp.msg(o jsonb DEFAULT '{}') RETURNS bytea LANGUAGE sql AS $$
@@ -187,6 +187,33 @@ SELECT is((voltpay.apply_payment(convert_from(pg_temp.msg('{"account_id": "acc-7
 		  'apply_payment(text) applies one message');
 SELECT is((voltpay.apply_payment('{"message_id": 1}'::text)).reason, 'invalid_field',
 		  'apply_payment reports the reason');
+
+-- Trace context: events continue the message's trace with a new span.
+TRUNCATE r;
+INSERT INTO r SELECT * FROM voltpay.apply_payment_batch(
+	ARRAY[NULL, NULL, NULL]::text[],
+	ARRAY[pg_temp.msg('{"message_id": "66666666-6666-6666-6666-666666666601", "customer_email": "t@example.com"}'),
+		  pg_temp.msg('{"message_id": "66666666-6666-6666-6666-666666666602"}'),
+		  pg_temp.msg('{"message_id": "66666666-6666-6666-6666-666666666603"}')],
+	traceparents => ARRAY['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', NULL, 'garbage']);
+SELECT is((SELECT trace_id FROM r WHERE ordinal = 1), '4bf92f3577b34da6a3ce929d0e0e4736',
+		  'apply returns the incoming trace id');
+SELECT results_eq(
+	$$SELECT kind, left(headers->>'traceparent', 36), right(headers->>'traceparent', 3),
+			 headers->>'traceparent' <> '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+		FROM voltpay.outbox WHERE message_id = '66666666-6666-6666-6666-666666666601' ORDER BY event_id$$,
+	$$VALUES ('read', '00-4bf92f3577b34da6a3ce929d0e0e4736-', '-01', true),
+			 ('email', '00-4bf92f3577b34da6a3ce929d0e0e4736-', '-01', true)$$,
+	'each event carries the same trace with a new span id');
+SELECT is((SELECT count(DISTINCT headers->>'traceparent')::int FROM voltpay.outbox
+			WHERE message_id = '66666666-6666-6666-6666-666666666601'), 1,
+		  'both events name the writer''s span (one per message) as their parent');
+SELECT ok((SELECT headers->>'traceparent' ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-01$' FROM voltpay.outbox
+			WHERE message_id = '66666666-6666-6666-6666-666666666602'), 'a message without a traceparent starts a new trace');
+SELECT is((SELECT substr(o.headers->>'traceparent', 4, 32) FROM voltpay.outbox o
+			WHERE o.message_id = '66666666-6666-6666-6666-666666666602'),
+		  (SELECT trace_id FROM r WHERE ordinal = 2), 'and apply returns the new trace id');
+SELECT isnt((SELECT trace_id FROM r WHERE ordinal = 3), NULL, 'an invalid traceparent starts a new trace too');
 
 -- Caller errors raise.
 SELECT throws_ok($$SELECT * FROM voltpay.apply_payment_batch(ARRAY['a', 'b'], ARRAY['x'::bytea])$$,

@@ -7,7 +7,7 @@ SELECT has_role('voltpay_writer');
 SELECT has_role('voltpay_dba');
 
 SELECT ok(has_function_privilege('voltpay_writer',
-	'voltpay.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], boolean)', 'EXECUTE'),
+	'voltpay.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean)', 'EXECUTE'),
 	'writer may apply batches');
 SELECT ok(has_function_privilege('voltpay_writer', 'voltpay.outbox_fetch(integer, integer[])', 'EXECUTE'),
 	'writer may fetch the outbox');
@@ -26,7 +26,7 @@ SELECT ok(has_function_privilege('voltpay_dba', 'voltpay.forget_message(uuid)', 
 	'dba may forget messages');
 SELECT ok(has_table_privilege('voltpay_dba', 'voltpay.payments', 'SELECT'), 'dba may read payments');
 SELECT ok(NOT has_table_privilege('voltpay_dba', 'voltpay.payment', 'INSERT'), 'dba may not write tables directly');
-SELECT ok(NOT has_function_privilege('public', 'voltpay.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], boolean)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('public', 'voltpay.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean)', 'EXECUTE'),
 	'PUBLIC may not apply');
 
 -- As the writer role itself: applying works, reading a table does not.

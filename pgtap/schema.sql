@@ -33,10 +33,10 @@ SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.
 			WHERE n.nspname = 'voltpay' AND obj_description(p.oid, 'pg_proc') IS NULL),
 		  0, 'every function has a comment');
 SELECT function_returns('voltpay', 'apply_payment_batch',
-		ARRAY['text[]', 'bytea[]', 'text', 'integer[]', 'bigint[]', 'timestamp with time zone[]', 'boolean'],
+		ARRAY['text[]', 'bytea[]', 'text', 'integer[]', 'bigint[]', 'timestamp with time zone[]', 'text[]', 'boolean'],
 		'setof record', 'apply_payment_batch() returns a set');
 SELECT volatility_is('voltpay', 'apply_payment_batch',
-		ARRAY['text[]', 'bytea[]', 'text', 'integer[]', 'bigint[]', 'timestamp with time zone[]', 'boolean'],
+		ARRAY['text[]', 'bytea[]', 'text', 'integer[]', 'bigint[]', 'timestamp with time zone[]', 'text[]', 'boolean'],
 		'volatile', 'apply_payment_batch() is volatile');
 
 SELECT * FROM finish();

@@ -7,18 +7,20 @@ CREATE FUNCTION @extschema@.apply_payment_batch(
 	partitions	integer[]		DEFAULT NULL,
 	offsets		bigint[]		DEFAULT NULL,
 	timestamps	timestamptz[]	DEFAULT NULL,
+	traceparents text[]			DEFAULT NULL,
 	quarantine	boolean			DEFAULT true,
 	OUT ordinal		integer,
 	OUT message_id	uuid,
 	OUT status		text,
 	OUT reason		text,
 	OUT detail		text,
-	OUT payment_id	uuid)
+	OUT payment_id	uuid,
+	OUT trace_id	text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'apply_payment_batch'
 LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION @extschema@.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], boolean) IS
+COMMENT ON FUNCTION @extschema@.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean) IS
 	'Validates and applies a batch of raw Kafka payment messages exactly once in the caller''s transaction; one row per message, in input order.';
 
 CREATE FUNCTION @extschema@.apply_payment(

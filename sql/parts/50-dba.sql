@@ -135,6 +135,9 @@ DECLARE
 	p		record;
 	v_n		integer := 0;
 	v_ts	text := 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
+	-- A republish starts a new trace (W3C traceparent, sampled).
+	v_tp	text := '00-' || replace(gen_random_uuid()::text, '-', '') || '-'
+					|| left(replace(gen_random_uuid()::text, '-', ''), 16) || '-01';
 BEGIN
 	FOR p IN
 		SELECT * FROM @extschema@.payments AS v
@@ -152,7 +155,7 @@ BEGIN
 					'remittance_info', p.remittance_info,
 					'created_at', to_char(p.created_at AT TIME ZONE 'UTC', v_ts),
 					'applied_at', to_char(p.applied_at AT TIME ZONE 'UTC', v_ts))::text, 'UTF8'),
-				jsonb_build_object('message_id', p.message_id::text, 'event', 'payment_applied'),
+				jsonb_build_object('message_id', p.message_id::text, 'event', 'payment_applied', 'traceparent', v_tp),
 				p.message_id, p.src_partition);
 		v_n := v_n + 1;
 		IF p.customer_email IS NOT NULL THEN
@@ -165,7 +168,7 @@ BEGIN
 						'amount', p.amount::text, 'currency', p.currency,
 						'creditor_name', p.creditor_name,
 						'created_at', to_char(p.created_at AT TIME ZONE 'UTC', v_ts))::text, 'UTF8'),
-					jsonb_build_object('message_id', p.message_id::text, 'event', 'payment_email'),
+					jsonb_build_object('message_id', p.message_id::text, 'event', 'payment_email', 'traceparent', v_tp),
 					p.message_id, p.src_partition);
 			v_n := v_n + 1;
 		END IF;

@@ -37,6 +37,9 @@ SELECT status, reason, count(*) FROM voltpay.apply_payment_batch(
 		ELSE vg_msg(i, '{"remittance_info": null, "customer_email": null, "debtor": {"name": "Ü", "iban": "fr14 2004 1010 0505 0001 3m02 606"}}') END
 		ORDER BY i) FROM generate_series(1, 300) i)) GROUP BY 1, 2 ORDER BY 1, 2;
 
+SELECT count(*) FROM voltpay.apply_payment_batch(ARRAY[NULL, NULL, NULL]::text[], ARRAY[vg_msg(9001), vg_msg(9002), vg_msg(9003)],
+	traceparents => ARRAY['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'ff-junk', NULL]);
+
 SELECT count(*) FROM voltpay.validate_message(vg_msg(1), 'acc-1');
 
 SELECT count(*) FROM voltpay.outbox_fetch(100000);
