@@ -36,14 +36,21 @@ if [ -z "$java" ] || [ ! -x "$java" ]; then
 	exit 2
 fi
 
-# Connection: URL, user and password, NUL separated (nothing on error,
-# which pgurl2jdbc.py explains on stderr).
+# Connection: URL, user, password and password file, NUL separated
+# (nothing on error, which pgurl2jdbc.py explains on stderr).
 mapfile -d '' conn < <(python3 "$here/pgurl2jdbc.py" "${DB:-}")
-[ ${#conn[@]} = 3 ] || exit 2
+[ ${#conn[@]} = 4 ] || exit 2
 
 export LIQUIBASE_COMMAND_URL="${conn[0]}"
 if [ -n "${conn[1]}" ]; then export LIQUIBASE_COMMAND_USERNAME="${conn[1]}"; fi
 if [ -n "${conn[2]}" ]; then export LIQUIBASE_COMMAND_PASSWORD="${conn[2]}"; fi
+# The JDBC driver reads PGPASSFILE, else the .pgpass in the passwd entry's
+# home directory; libpq users expect $HOME/.pgpass.
+if [ -n "${conn[3]}" ]; then
+	export PGPASSFILE="${conn[3]}"
+elif [ -z "${PGPASSFILE:-}" ] && [ -n "${HOME:-}" ] && [ -f "$HOME/.pgpass" ]; then
+	export PGPASSFILE="$HOME/.pgpass"
+fi
 
 # The changelog is found through the search path under a fixed name, so
 # that DATABASECHANGELOG.FILENAME does not depend on where lb.sh runs from.

@@ -9,11 +9,12 @@ a keyword/value string (host=... dbname=...), or empty: then only the PG*
 variables and libpq's defaults count.  As with libpq, what CONNINFO gives
 overrides the PG* variables.
 
-Prints three NUL-terminated fields: the JDBC URL, the user name and the
-password (the last two possibly empty).  The password is kept out of the URL so that Liquibase
-never prints it; without one the JDBC driver reads ~/.pgpass (or PGPASSFILE)
-like libpq.  Exits 2 with a message on stderr for what JDBC cannot do (Unix
-sockets, unknown keywords).
+Prints four NUL-terminated fields: the JDBC URL, the user name, the
+password and the password file (the last three possibly empty).  The
+password is kept out of the URL so that Liquibase never prints it; without
+one the JDBC driver reads the password file (passfile, PGPASSFILE, else
+~/.pgpass) like libpq.  Exits 2 with a message on stderr for what JDBC
+cannot do (Unix sockets, unknown keywords).
 """
 import getpass
 import os
@@ -156,7 +157,7 @@ def main():
     s = conninfo.strip()
     if s.startswith("jdbc:"):
         # Already JDBC: passed through; credentials from PGUSER/PGPASSWORD.
-        emit(s, opts.get("user", ""), opts.get("password", ""))
+        emit(s, opts.get("user", ""), opts.get("password", ""), opts.get("passfile", ""))
         return
     if s.startswith(("postgresql://", "postgres://")):
         opts.update(parse_url(s))
@@ -204,7 +205,7 @@ def main():
     url = "jdbc:postgresql://%s/%s" % (",".join(addrs), quote(dbname, safe=""))
     if props:
         url += "?" + "&".join(sorted(props))
-    emit(url, user, opts.get("password", ""))
+    emit(url, user, opts.get("password", ""), opts.get("passfile", ""))
 
 
 if __name__ == "__main__":

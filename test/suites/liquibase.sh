@@ -177,10 +177,10 @@ echo "# lb.sh: libpq URL and PG* variables to JDBC"
 conv() { env -i PATH="$PATH" HOME="$HOME" "$@" python3 liquibase/pgurl2jdbc.py "${url:-}" 2>&1 | tr '\0' '|'; }
 same "URL with user, password, two hosts, parameters" \
 	"$(url='postgresql://bob:s%40cret@db1:5433,db2/writer?sslmode=verify-full&application_name=lb%20x' conv)" \
-	"jdbc:postgresql://db1:5433,db2:5432/writer?ApplicationName=lb%20x&sslmode=verify-full|bob|s@cret|"
+	"jdbc:postgresql://db1:5433,db2:5432/writer?ApplicationName=lb%20x&sslmode=verify-full|bob|s@cret||"
 same "PG* variables, overridden by keyword/value" \
-	"$(url="dbname='my db' target_session_attrs=read-write" conv PGHOST=h PGPORT=6000 PGUSER=u PGPASSWORD=p PGDATABASE=x)" \
-	"jdbc:postgresql://h:6000/my%20db?targetServerType=primary|u|p|"
+	"$(url="dbname='my db' target_session_attrs=read-write passfile=/pw" conv PGHOST=h PGPORT=6000 PGUSER=u PGPASSWORD=p PGDATABASE=x)" \
+	"jdbc:postgresql://h:6000/my%20db?targetServerType=primary|u|p|/pw|"
 out=$(url='postgresql:///w?host=/var/run/postgresql' conv)
 check "a Unix socket is refused with a clear message" grep -q "Unix-domain socket" <<<"$out"
 
