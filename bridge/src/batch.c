@@ -1,0 +1,658 @@
+/*
+ *-------------------------------------------------------------------------
+ *
+ * batch.c
+ *	  Applying batches, and the main loop with its drain.
+ *
+ * A batch is one database transaction.  Transient errors (see db.c) are
+ * retried with exponential backoff and jitter, consumption paused and the
+ * consumer still polled (rebalances, group membership).  Any other error
+ * means a message of the batch makes apply_payment_batch() raise: the
+ * batch is split in halves, each applied in its own transaction, in
+ * order, until the single offending message is found; it is quarantined
+ * with quarantine_message() (raw bytes, SQLSTATE, message) and the rest
+ * is applied.  Working in offset order keeps the recorded positions
+ * honest: a position never passes a message that is not yet applied or
+ * quarantined.  Setup errors (28, 3D, 3F, 42: missing function, missing
+ * rights) are fatal instead: quarantining every message would be wrong.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "consumer_int.h"
+
+typedef enum BatchRc
+{
+	BATCH_OK = 0,
+	BATCH_ABANDONED,			/* shutdown deadline passed mid-batch */
+	BATCH_FATAL
+} BatchRc;
+
+/* What the row callback needs, and what it counts. */
+typedef struct BatchCtx
+{
+	rd_kafka_message_t **msgs;
+	int			n;
+	uint64_t	applied;
+	uint64_t	duplicate;
+	uint64_t	rejected;
+} BatchCtx;
+
+static int64_t batch_publish_not_before;
+static int64_t batch_publish_idle_at;
+static int	batch_publish_attempt;
+static int64_t batch_next_lag_ms;
+static int64_t batch_next_backlog_ms;
+
+/*
+ * batch_on_row
+ *	  One result row of apply_payment_batch() (after the COMMIT).
+ */
+static void
+batch_on_row(void *arg, int ordinal, const char *message_id, const char *status,
+			 const char *reason, const char *detail, const char *trace_id)
+{
+	BatchCtx   *ctx = arg;
+	rd_kafka_message_t *m;
+	VbLogCtx	c;
+
+	if (ordinal < 1 || ordinal > ctx->n)
+		return;
+	m = ctx->msgs[ordinal - 1];
+	c = cons_ctx(m);
+	c.message_id = message_id;
+	c.trace_id = trace_id;
+	if (strcmp(status, "applied") == 0)
+	{
+		ctx->applied++;
+		if (message_id)
+			vb_outbox_note_message(message_id, rd_kafka_message_timestamp(m, NULL));
+		vb_log(VB_LOG_DEBUG, &c, "applied");
+	}
+	else if (strcmp(status, "duplicate") == 0)
+	{
+		ctx->duplicate++;
+		c.error = detail;
+		vb_log(VB_LOG_INFO, &c, "duplicate, not applied again");
+	}
+	else
+	{
+		ctx->rejected++;
+		c.error = detail;
+		if (message_id)
+			vb_outbox_note_message(message_id, rd_kafka_message_timestamp(m, NULL));
+		vb_log(VB_LOG_WARN, &c, "rejected (%s): quarantined, dead letter queued",
+			   reason ? reason : status);
+	}
+}
+
+/*
+ * batch_applied
+ *	  Messages are in the database: the partitions' next offsets move.
+ */
+static void
+batch_applied(rd_kafka_message_t **msgs, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		ConsPart   *p = cons_part(msgs[i]->partition);
+
+		if (msgs[i]->offset + 1 > p->applied_next)
+			p->applied_next = msgs[i]->offset + 1;
+		p->touched = true;
+	}
+}
+
+/*
+ * batch_retry_wait
+ *	  Backoff after a transient database error: consumption paused, the
+ *	  consumer polled meanwhile.  False when the shutdown deadline passed
+ *	  (the batch is then abandoned: nothing of it is committed anywhere).
+ */
+static bool
+batch_retry_wait(int *attempt, const VbDbError *err, const char *what)
+{
+	VbLogCtx	c = VB_LOGCTX_INIT;
+	int			delay;
+	int64_t		until;
+
+	(*attempt)++;
+	delay = vb_backoff_ms(*attempt);
+	c.sqlstate = err->sqlstate;
+	c.error = err->message;
+	vb_log(VB_LOG_WARN, &c, "database %s failed (transient): retry %d in %d ms, consumption paused",
+		   what, *attempt, delay);
+	vb_metric_retry(VB_R_DB);
+	vb_consumer_pause(VB_PAUSE_DB, true);
+	until = vb_now_ms() + delay;
+	while (vb_now_ms() < until && !vb_past_deadline())
+	{
+		int64_t		left = until - vb_now_ms();
+
+		vb_consumer_keepalive(left > 100 ? 100 : (int) (left < 0 ? 0 : left));
+		vb_producer_poll();
+	}
+	if (vb_past_deadline())
+	{
+		vb_warn("shutdown deadline reached: the batch in hand is abandoned "
+				"(nothing of it is committed; it will be read again)");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * batch_quarantine
+ *	  Stores the one message whose apply raised, with its SQLSTATE and
+ *	  error, and moves its partition's position past it.  If even that
+ *	  fails on the record key, it is stored without the key; if it still
+ *	  fails, the bridge cannot make progress safely: fatal.
+ */
+static BatchRc
+batch_quarantine(ConsMsg *cm, const char *sqlstate, const char *error, bool with_key)
+{
+	rd_kafka_message_t *m = cm->rkm;
+	int			attempt = 0;
+
+	for (;;)
+	{
+		VbDbError	err;
+		VbDbStatus	st;
+		bool		stored = false;
+		VbLogCtx	c = cons_ctx(m);
+
+		if (cm->revoked)
+			return BATCH_OK;
+		st = vb_db_quarantine(m, vb_conf.input_topic, with_key, sqlstate, error, &stored, &err);
+		if (st == VB_DB_OK)
+		{
+			c.sqlstate = sqlstate;
+			c.error = error;
+			vb_log(VB_LOG_WARN, &c, "message quarantined: its apply raised an error%s",
+				   stored ? "" : " (it was already quarantined)");
+			vb_metric_add(VB_C_QUARANTINED, 1);
+			batch_applied(&m, 1);
+			return BATCH_OK;
+		}
+		if (st == VB_DB_TRANSIENT)
+		{
+			if (!batch_retry_wait(&attempt, &err, "quarantine"))
+				return BATCH_ABANDONED;
+			continue;
+		}
+		c.sqlstate = err.sqlstate;
+		c.error = err.message;
+		if (st == VB_DB_POISON && with_key)
+		{
+			vb_log(VB_LOG_WARN, &c, "quarantine failed: trying again without the record key");
+			with_key = false;
+			continue;
+		}
+		vb_log(VB_LOG_ERROR, &c, "cannot quarantine the message");
+		vb_set_fatal("a poison message cannot be quarantined");
+		return BATCH_FATAL;
+	}
+}
+
+/*
+ * batch_apply_range
+ *	  Applies cons_cur.m[lo..hi) (revoked messages left out) in one
+ *	  transaction, retrying transient errors and isolating poison by
+ *	  halving, in order.
+ */
+static BatchRc
+batch_apply_range(int lo, int hi)
+{
+	int			attempt = 0;
+
+	for (;;)
+	{
+		rd_kafka_message_t **arr = malloc(sizeof(*arr) * (size_t) (hi - lo + 1));
+		int		   *idx = malloc(sizeof(int) * (size_t) (hi - lo + 1));
+		int			n = 0;
+		BatchCtx	ctx = {0};
+		VbDbError	err;
+		VbDbStatus	st;
+		int			half,
+					mid,
+					seen;
+		BatchRc		rc;
+
+		for (int i = lo; i < hi; i++)
+			if (!cons_cur.m[i].revoked)
+			{
+				idx[n] = i;
+				arr[n++] = cons_cur.m[i].rkm;
+			}
+		if (n == 0)
+		{
+			free(arr);
+			free(idx);
+			return BATCH_OK;
+		}
+		ctx.msgs = arr;
+		ctx.n = n;
+		st = vb_db_apply(arr, n, vb_conf.input_topic, batch_on_row, &ctx, &err);
+		if (st == VB_DB_OK)
+		{
+			batch_applied(arr, n);
+			vb_metric_add(VB_C_APPLIED, ctx.applied);
+			vb_metric_add(VB_C_DUPLICATE, ctx.duplicate);
+			vb_metric_add(VB_C_REJECTED, ctx.rejected);
+			if (attempt > 0)
+				vb_info("database back: batch applied after %d retries", attempt);
+			free(arr);
+			free(idx);
+			return BATCH_OK;
+		}
+		if (st == VB_DB_TRANSIENT)
+		{
+			free(arr);
+			free(idx);
+			if (!batch_retry_wait(&attempt, &err, "apply"))
+				return BATCH_ABANDONED;
+			continue;
+		}
+		if (st == VB_DB_FATAL)
+		{
+			VbLogCtx	c = VB_LOGCTX_INIT;
+
+			c.sqlstate = err.sqlstate;
+			c.error = err.message;
+			vb_log(VB_LOG_ERROR, &c, "apply_payment_batch failed on the set-up, not on a message");
+			free(arr);
+			free(idx);
+			vb_set_fatal("database set-up error");
+			return BATCH_FATAL;
+		}
+
+		/* A poison message: find it. */
+		if (n == 1)
+		{
+			int			i = idx[0];
+
+			free(arr);
+			free(idx);
+			return batch_quarantine(&cons_cur.m[i], err.sqlstate, err.primary, true);
+		}
+		{
+			VbLogCtx	c = cons_ctx(arr[0]);
+
+			c.offset = -1;
+			c.partition = -1;
+			c.sqlstate = err.sqlstate;
+			c.error = err.message;
+			vb_log(VB_LOG_WARN, &c, "batch of %d messages raised an error: isolating the message", n);
+		}
+		half = n / 2;
+		seen = 0;
+		mid = lo;
+		while (seen < half)
+		{
+			if (!cons_cur.m[mid].revoked)
+				seen++;
+			mid++;
+		}
+		free(arr);
+		free(idx);
+		rc = batch_apply_range(lo, mid);
+		if (rc != BATCH_OK)
+			return rc;
+		return batch_apply_range(mid, hi);
+	}
+}
+
+/*
+ * batch_hex
+ *	  Hex of up to 32 bytes, for the error text of a bad key.
+ */
+static void
+batch_hex(const void *p, size_t len, char *out, size_t size)
+{
+	const unsigned char *b = p;
+	size_t		o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < len && i < 32 && o + 3 < size; i++)
+		o += (size_t) snprintf(out + o, size - o, "%02x", b[i]);
+	if (len > 32 && o + 4 < size)
+		snprintf(out + o, size - o, "...");
+}
+
+/*
+ * batch_apply_cur
+ *	  Applies cons_cur.  A record key that is not UTF-8 text cannot reach
+ *	  the database as text: such a message is quarantined without its key,
+ *	  in its place in the order.
+ */
+static BatchRc
+batch_apply_cur(void)
+{
+	int64_t		t0 = vb_now_ms();
+	int			seg = 0;
+	int			active = 0;
+	BatchRc		rc = BATCH_OK;
+
+	for (int i = 0; i < cons_cur.n && rc == BATCH_OK; i++)
+	{
+		rd_kafka_message_t *m = cons_cur.m[i].rkm;
+
+		if (m->key && !vb_utf8_valid(m->key, m->key_len))
+		{
+			char		hex[80];
+			char		why[160];
+
+			rc = batch_apply_range(seg, i);
+			if (rc != BATCH_OK)
+				break;
+			batch_hex(m->key, m->key_len, hex, sizeof(hex));
+			snprintf(why, sizeof(why), "record key is not UTF-8 text (hex %s)", hex);
+			rc = batch_quarantine(&cons_cur.m[i], "22021", why, false);
+			seg = i + 1;
+		}
+	}
+	if (rc == BATCH_OK)
+		rc = batch_apply_range(seg, cons_cur.n);
+	vb_consumer_pause(VB_PAUSE_DB, false);
+	if (rc == BATCH_OK)
+	{
+		for (int i = 0; i < cons_cur.n; i++)
+			active += !cons_cur.m[i].revoked;
+		if (active > 0)
+		{
+			vb_metric_batch(active, (double) (vb_now_ms() - t0) / 1000.0);
+			vb_metric_add(VB_C_BATCHES, 1);
+		}
+	}
+	return rc;
+}
+
+/*
+ * batch_commit
+ *	  Commits to Kafka the next offsets of the partitions applied since the
+ *	  last commit (asynchronously, except at shutdown).
+ */
+static void
+batch_commit(bool sync)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t err;
+
+	if (!cons_rk)
+		return;
+	l = rd_kafka_topic_partition_list_new(16);
+	for (int32_t p = 0; cons_part_peek(p) != NULL; p++)
+	{
+		ConsPart   *cp = cons_part_peek(p);
+
+		if (cp->touched && cp->assigned && cp->applied_next >= 0)
+			rd_kafka_topic_partition_list_add(l, vb_conf.input_topic, p)->offset = cp->applied_next;
+		cp->touched = false;
+	}
+	if (l->cnt > 0)
+	{
+		err = rd_kafka_commit(cons_rk, l, sync ? 0 : 1);
+		if (err)
+		{
+			vb_metric_error(VB_E_COMMIT);
+			vb_warn("offset commit failed: %s (positions are kept in the database)",
+					rd_kafka_err2str(err));
+		}
+		else
+			vb_metric_add(VB_C_COMMITS, 1);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/*
+ * batch_process_next
+ *	  Moves up to --batch-size messages from `next` to `cur`, applies
+ *	  them, commits their offsets to Kafka, and lets the outbox know.
+ */
+static BatchRc
+batch_process_next(void)
+{
+	int			k = cons_next.n < vb_conf.batch_size ? cons_next.n : vb_conf.batch_size;
+	BatchRc		rc;
+
+	if (cons_cur.cap < k)
+	{
+		cons_cur.cap = k;
+		cons_cur.m = realloc(cons_cur.m, sizeof(ConsMsg) * (size_t) k);
+	}
+	memcpy(cons_cur.m, cons_next.m, sizeof(ConsMsg) * (size_t) k);
+	cons_cur.n = k;
+	cons_cur.first_ms = cons_next.first_ms;
+	memmove(cons_next.m, cons_next.m + k, sizeof(ConsMsg) * (size_t) (cons_next.n - k));
+	cons_next.n -= k;
+	if (cons_next.n > 0)
+		cons_next.first_ms = vb_now_ms();
+	if (cons_next.n < vb_conf.batch_size)
+		vb_consumer_pause(VB_PAUSE_FULL, false);
+	if (cons_consumed)
+	{
+		vb_metric_add(VB_C_CONSUMED, cons_consumed);
+		cons_consumed = 0;
+	}
+
+	rc = batch_apply_cur();
+	if (rc == BATCH_OK)
+	{
+		int64_t		oldest = -1;
+
+		for (int i = 0; i < cons_cur.n; i++)
+		{
+			int64_t		ts = rd_kafka_message_timestamp(cons_cur.m[i].rkm, NULL);
+
+			if (ts >= 0 && (oldest < 0 || ts < oldest))
+				oldest = ts;
+		}
+		vb_debug("batch of %d applied; it filled in %" PRId64 " ms, its oldest record is %" PRId64 " ms old",
+				 k, vb_now_ms() - cons_cur.first_ms,
+				 oldest >= 0 ? vb_wall_us() / 1000 - oldest : -1);
+		batch_commit(false);
+		cons_publish_due = true;
+	}
+	cons_batch_clear(&cons_cur);
+	return rc;
+}
+
+/*
+ * batch_maybe_publish
+ *	  Publishes the outbox after each batch, every second when idle (DBA
+ *	  republishes, events left by a failure), and after a failure once its
+ *	  backoff has passed.  Only once the group is joined: the outbox is
+ *	  read for the partitions we own.
+ */
+static void
+batch_maybe_publish(void)
+{
+	int64_t		now = vb_now_ms();
+	VbPublish	r;
+
+	if (!vb_consumer_joined() || now < batch_publish_not_before)
+		return;
+	if (!cons_publish_due && now < batch_publish_idle_at)
+		return;
+	r = vb_outbox_publish();
+	now = vb_now_ms();
+	switch (r)
+	{
+		case VB_PUBLISH_DONE:
+			if (batch_publish_attempt > 0)
+				vb_info("publishing works again after %d retries", batch_publish_attempt);
+			batch_publish_attempt = 0;
+			cons_publish_due = false;
+			batch_publish_idle_at = now + 1000;
+			break;
+		case VB_PUBLISH_MORE:
+			cons_publish_due = true;
+			break;
+		case VB_PUBLISH_FAILED:
+			batch_publish_attempt++;
+			batch_publish_not_before = now + vb_backoff_ms(batch_publish_attempt);
+			vb_metric_retry(VB_R_PUBLISH);
+			cons_publish_due = true;
+			break;
+		case VB_PUBLISH_FATAL:
+			vb_set_fatal("the producer cannot publish any more");
+			break;
+	}
+}
+
+/*
+ * batch_publish_drain
+ *	  At shutdown: publish what the outbox holds for our partitions,
+ *	  retrying until the drain deadline.
+ */
+static void
+batch_publish_drain(void)
+{
+	int			attempt = 0;
+
+	while (!vb_past_deadline())
+	{
+		VbPublish	r = vb_outbox_publish();
+		int64_t		until;
+
+		if (r == VB_PUBLISH_DONE || r == VB_PUBLISH_FATAL)
+			return;
+		if (r == VB_PUBLISH_MORE)
+			continue;
+		vb_metric_retry(VB_R_PUBLISH);
+		until = vb_now_ms() + vb_backoff_ms(++attempt);
+		while (vb_now_ms() < until && !vb_past_deadline())
+		{
+			vb_consumer_keepalive(50);
+			vb_producer_poll();
+		}
+	}
+	vb_warn("shutdown deadline reached before the outbox was empty: "
+			"the rest is published after the restart");
+}
+
+/*
+ * batch_update_lag
+ *	  Per assigned partition: cached high watermark minus the next offset
+ *	  to apply (or the consumer position while that is unknown).
+ */
+static void
+batch_update_lag(void)
+{
+	rd_kafka_topic_partition_list_t *l = cons_assigned_list();
+	int32_t    *parts = malloc(sizeof(int32_t) * (size_t) (l->cnt + 1));
+	int64_t    *lags = malloc(sizeof(int64_t) * (size_t) (l->cnt + 1));
+	int			n = 0;
+
+	if (l->cnt > 0)
+		rd_kafka_position(cons_rk, l);
+	for (int i = 0; i < l->cnt; i++)
+	{
+		int64_t		lo,
+					hi,
+					pos;
+		ConsPart   *p = cons_part(l->elems[i].partition);
+
+		if (rd_kafka_get_watermark_offsets(cons_rk, vb_conf.input_topic,
+										   l->elems[i].partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+			hi < 0)
+			continue;
+		if (p->applied_next > hi && !p->warned_beyond)
+		{
+			VbLogCtx	c = VB_LOGCTX_INIT;
+
+			c.topic = vb_conf.input_topic;
+			c.partition = l->elems[i].partition;
+			c.offset = p->applied_next;
+			vb_log(VB_LOG_ERROR, &c, "the database's position %" PRId64 " is beyond the end of the log (%" PRId64 "): "
+				   "the topic was recreated or this is another cluster; messages below the position count as "
+				   "duplicates until a DBA resets it with voltpay.set_partition_position()",
+				   p->applied_next, hi);
+			p->warned_beyond = true;
+		}
+		pos = p->applied_next >= 0 ? p->applied_next : l->elems[i].offset;
+		if (pos < 0)
+			pos = lo >= 0 ? lo : 0;
+		parts[n] = l->elems[i].partition;
+		lags[n++] = hi > pos ? hi - pos : 0;
+	}
+	vb_metric_set_lag(parts, lags, n);
+	free(parts);
+	free(lags);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/*
+ * batch_tick
+ *	  Periodic chores of the main loop: liveness, readiness, producer
+ *	  events, lag (every second), outbox backlog (every 10 s).
+ */
+static void
+batch_tick(void)
+{
+	int64_t		now = vb_now_ms();
+
+	vb_metric_tick();
+	vb_producer_poll();
+	if (cons_consumed)
+	{
+		vb_metric_add(VB_C_CONSUMED, cons_consumed);
+		cons_consumed = 0;
+	}
+	vb_metric_ready(vb_db_is_connected(), vb_consumer_joined(), vb_consumer_count());
+	if (now >= batch_next_lag_ms)
+	{
+		batch_update_lag();
+		batch_next_lag_ms = now + 1000;
+	}
+	if (now >= batch_next_backlog_ms && vb_consumer_joined() && vb_db_is_connected())
+	{
+		vb_outbox_update_backlog();
+		batch_next_backlog_ms = now + 10000;
+	}
+}
+
+/*
+ * vb_consumer_run
+ *	  The main loop: fill a batch, apply it, commit offsets, publish the
+ *	  outbox; until SIGINT/SIGTERM or a fatal error.  Then the drain: stop
+ *	  fetching, finish the batch in hand, publish, commit, leave the group,
+ *	  all within the shutdown deadline.  Returns 0, or 1 after a fatal
+ *	  error.
+ */
+int
+vb_consumer_run(void)
+{
+	BatchRc		rc = BATCH_OK;
+
+	while (!vb_stopping())
+	{
+		batch_tick();
+		cons_fill();
+		if (vb_stopping())
+			break;
+		if (cons_next.n > 0 && (rc = batch_process_next()) != BATCH_OK)
+			break;
+		batch_maybe_publish();
+	}
+
+	vb_info("stopping: finishing the batch in hand (%d messages), publishing, committing; "
+			"%d s at most", cons_next.n, vb_conf.shutdown_timeout_s);
+	(void) vb_drain_deadline_ms();
+	vb_consumer_pause(VB_PAUSE_STOP, true);
+	while (rc == BATCH_OK && cons_next.n > 0 && !vb_past_deadline())
+		rc = batch_process_next();
+	if (rc == BATCH_OK && cons_next.n > 0)
+		vb_warn("%d polled messages not applied (deadline): they will be read again", cons_next.n);
+	if (rc != BATCH_FATAL && vb_consumer_joined())
+		batch_publish_drain();
+	batch_commit(true);
+	batch_tick();
+	cons_close();
+	return atomic_load(&vb_fatal) ? VB_EXIT_FATAL : VB_EXIT_OK;
+}

@@ -1,0 +1,50 @@
+/*-------------------------------------------------------------------------
+ *
+ * consumer_int.h
+ *	  State shared by consumer.c (group, rebalances, polling) and batch.c
+ *	  (applying batches, the main loop).  Private to those two files.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VOLTPAY_CONSUMER_INT_H
+#define VOLTPAY_CONSUMER_INT_H
+
+#include "bridge.h"
+
+typedef struct ConsMsg
+{
+	rd_kafka_message_t *rkm;
+	bool		revoked;		/* partition revoked while in `cur` */
+} ConsMsg;
+
+typedef struct ConsBatch
+{
+	ConsMsg    *m;
+	int			n;
+	int			cap;
+	int64_t		first_ms;		/* when its first message arrived */
+} ConsBatch;
+
+typedef struct ConsPart
+{
+	bool		assigned;
+	bool		touched;		/* applied since the last offset commit */
+	int64_t		applied_next;	/* next offset to apply; -1: unknown */
+	bool		warned_beyond;	/* "position beyond the log end" logged */
+} ConsPart;
+
+extern rd_kafka_t *cons_rk;
+extern ConsBatch cons_cur;		/* being applied */
+extern ConsBatch cons_next;		/* filling */
+extern uint64_t cons_consumed;	/* polled, not yet added to the metric */
+extern bool cons_publish_due;	/* new events may be in the outbox */
+
+extern ConsPart *cons_part(int32_t p);
+extern ConsPart *cons_part_peek(int32_t p);
+extern rd_kafka_topic_partition_list_t *cons_assigned_list(void);
+extern VbLogCtx cons_ctx(const rd_kafka_message_t *m);
+extern void cons_batch_clear(ConsBatch *b);
+extern void cons_fill(void);
+extern void cons_close(void);
+
+#endif							/* VOLTPAY_CONSUMER_INT_H */

@@ -1,0 +1,400 @@
+/*-------------------------------------------------------------------------
+ *
+ * metrics.c
+ *	  The bridge's counters, gauges and histograms, and their rendering in
+ *	  the Prometheus text exposition format (version 0.0.4).
+ *
+ * The main thread updates, the HTTP thread renders; one mutex guards all.
+ * Updates are per batch or per publish cycle, never per message, so the
+ * lock is cheap.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+
+#define MET_PREFIX "voltpay_bridge_"
+
+typedef struct MetHist
+{
+	const char *name;
+	const char *help;
+	const double *bounds;
+	int			nbounds;
+	uint64_t	counts[32];		/* per bucket, not cumulative; last = +Inf */
+	double		sum;
+	uint64_t	count;
+} MetHist;
+
+static const double met_batch_bounds[] = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+static const double met_apply_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double met_e2e_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
+
+#define MET_NB(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+static pthread_mutex_t met_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t met_counters[VB_C__N];
+static uint64_t met_errors[VB_E__N];
+static uint64_t met_retries[VB_R__N];
+static uint64_t met_published[VB_NKINDS];
+static MetHist met_batch = {"batch_size", "Messages per applied batch.", met_batch_bounds, MET_NB(met_batch_bounds), {0}, 0, 0};
+static MetHist met_apply = {"apply_duration_seconds", "Time to apply and commit one batch, retries and isolation included.", met_apply_bounds, MET_NB(met_apply_bounds), {0}, 0, 0};
+static MetHist met_e2e = {"end_to_end_latency_seconds", "From the input record's Kafka timestamp to the delivery report of its event.", met_e2e_bounds, MET_NB(met_e2e_bounds), {0}, 0, 0};
+static int64_t met_backlog = -1;
+static int32_t *met_lag_parts;
+static int64_t *met_lag_vals;
+static int	met_nlag;
+static bool met_db_connected;
+static bool met_joined;
+static int	met_assigned;
+static int64_t met_last_tick_ms;
+static int64_t met_start_us;
+
+static const char *const met_counter_info[VB_C__N][2] = {
+	{"messages_consumed_total", "Messages read from the input topic."},
+	{"messages_applied_total", "Messages applied as new payments."},
+	{"messages_duplicate_total", "Messages the database had already applied (idempotency or position)."},
+	{"messages_rejected_total", "Messages rejected by validation and quarantined by apply_payment_batch()."},
+	{"messages_quarantined_total", "Messages whose apply raised an error, quarantined by the bridge."},
+	{"batches_total", "Batches applied and committed."},
+	{"offset_commits_total", "Offset commits sent to Kafka."},
+};
+
+static const char *const met_error_names[VB_E__N] = {
+	"db_transient", "db_poison", "db_fatal", "db_connect", "produce", "outbox", "kafka", "commit"
+};
+
+static const char *const met_retry_names[VB_R__N] = {"db", "publish"};
+
+static const char *const met_kind_names[VB_NKINDS] = {"read", "email", "dead_letter"};
+
+void
+vb_metrics_init(void)
+{
+	met_start_us = vb_wall_us();
+	met_last_tick_ms = vb_now_ms();
+}
+
+void
+vb_metrics_free(void)
+{
+	pthread_mutex_lock(&met_lock);
+	free(met_lag_parts);
+	free(met_lag_vals);
+	met_lag_parts = NULL;
+	met_lag_vals = NULL;
+	met_nlag = 0;
+	pthread_mutex_unlock(&met_lock);
+}
+
+void
+vb_metric_add(VbCounter c, uint64_t n)
+{
+	pthread_mutex_lock(&met_lock);
+	met_counters[c] += n;
+	pthread_mutex_unlock(&met_lock);
+}
+
+void
+vb_metric_error(VbErrKind k)
+{
+	pthread_mutex_lock(&met_lock);
+	met_errors[k]++;
+	pthread_mutex_unlock(&met_lock);
+}
+
+void
+vb_metric_retry(VbRetryKind k)
+{
+	pthread_mutex_lock(&met_lock);
+	met_retries[k]++;
+	pthread_mutex_unlock(&met_lock);
+}
+
+void
+vb_metric_published(int kind, uint64_t n)
+{
+	if (kind < 0 || kind >= VB_NKINDS)
+		return;
+	pthread_mutex_lock(&met_lock);
+	met_published[kind] += n;
+	pthread_mutex_unlock(&met_lock);
+}
+
+/*
+ * met_observe
+ *	  Adds one observation to a histogram; caller holds the lock.
+ */
+static void
+met_observe(MetHist *h, double v)
+{
+	int			i;
+
+	for (i = 0; i < h->nbounds; i++)
+		if (v <= h->bounds[i])
+			break;
+	h->counts[i]++;
+	h->sum += v;
+	h->count++;
+}
+
+void
+vb_metric_batch(int size, double apply_seconds)
+{
+	pthread_mutex_lock(&met_lock);
+	met_observe(&met_batch, size);
+	met_observe(&met_apply, apply_seconds);
+	pthread_mutex_unlock(&met_lock);
+}
+
+void
+vb_metric_e2e(double seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	pthread_mutex_lock(&met_lock);
+	met_observe(&met_e2e, seconds);
+	pthread_mutex_unlock(&met_lock);
+}
+
+void
+vb_metric_backlog(int64_t events)
+{
+	pthread_mutex_lock(&met_lock);
+	met_backlog = events;
+	pthread_mutex_unlock(&met_lock);
+}
+
+/*
+ * vb_metric_set_lag
+ *	  Replaces the per-partition lag gauges (n partitions).
+ */
+void
+vb_metric_set_lag(const int32_t *partitions, const int64_t *lags, int n)
+{
+	pthread_mutex_lock(&met_lock);
+	free(met_lag_parts);
+	free(met_lag_vals);
+	met_lag_parts = NULL;
+	met_lag_vals = NULL;
+	met_nlag = 0;
+	if (n > 0)
+	{
+		met_lag_parts = malloc(sizeof(int32_t) * n);
+		met_lag_vals = malloc(sizeof(int64_t) * n);
+		memcpy(met_lag_parts, partitions, sizeof(int32_t) * n);
+		memcpy(met_lag_vals, lags, sizeof(int64_t) * n);
+		met_nlag = n;
+	}
+	pthread_mutex_unlock(&met_lock);
+}
+
+void
+vb_metric_ready(bool db_connected, bool group_joined, int assigned)
+{
+	pthread_mutex_lock(&met_lock);
+	met_db_connected = db_connected;
+	met_joined = group_joined;
+	met_assigned = assigned;
+	pthread_mutex_unlock(&met_lock);
+}
+
+/*
+ * vb_metric_tick
+ *	  The main loop is alive (for /healthz).
+ */
+void
+vb_metric_tick(void)
+{
+	int64_t		now = vb_now_ms();
+
+	pthread_mutex_lock(&met_lock);
+	met_last_tick_ms = now;
+	pthread_mutex_unlock(&met_lock);
+}
+
+/*
+ * vb_metrics_healthy
+ *	  Liveness: no fatal error, and the main loop ticked recently (it
+ *	  ticks at least every poll, including while retrying).
+ */
+bool
+vb_metrics_healthy(char *why, size_t size)
+{
+	int64_t		age;
+	int64_t		limit = 120000 + 2 * (int64_t) vb_conf.max_retry_backoff_ms;
+
+	if (atomic_load(&vb_fatal))
+	{
+		snprintf(why, size, "fatal error, shutting down");
+		return false;
+	}
+	pthread_mutex_lock(&met_lock);
+	age = vb_now_ms() - met_last_tick_ms;
+	pthread_mutex_unlock(&met_lock);
+	if (age > limit)
+	{
+		snprintf(why, size, "main loop stuck for %" PRId64 " ms", age);
+		return false;
+	}
+	snprintf(why, size, "ok");
+	return true;
+}
+
+/*
+ * vb_metrics_ready
+ *	  Readiness: database connected, consumer group joined, not stopping.
+ */
+bool
+vb_metrics_ready(char *why, size_t size)
+{
+	bool		db,
+				joined;
+
+	pthread_mutex_lock(&met_lock);
+	db = met_db_connected;
+	joined = met_joined;
+	pthread_mutex_unlock(&met_lock);
+	if (!run || atomic_load(&vb_fatal))
+		snprintf(why, size, "shutting down");
+	else if (!db)
+		snprintf(why, size, "database not connected");
+	else if (!joined)
+		snprintf(why, size, "consumer group not joined");
+	else
+	{
+		snprintf(why, size, "ok");
+		return true;
+	}
+	return false;
+}
+
+/* A growable output buffer. */
+typedef struct MetOut
+{
+	char	   *buf;
+	size_t		len;
+	size_t		cap;
+} MetOut;
+
+static void
+met_printf(MetOut *o, const char *fmt,...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+met_printf(MetOut *o, const char *fmt,...)
+{
+	va_list		ap;
+	int			n;
+
+	for (;;)
+	{
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t) n < o->cap - o->len)
+		{
+			o->len += (size_t) n;
+			return;
+		}
+		o->cap = o->cap * 2 + (size_t) n + 1;
+		o->buf = realloc(o->buf, o->cap);
+	}
+}
+
+static void
+met_header(MetOut *o, const char *name, const char *type, const char *help)
+{
+	met_printf(o, "# HELP " MET_PREFIX "%s %s\n# TYPE " MET_PREFIX "%s %s\n",
+			   name, help, name, type);
+}
+
+static void
+met_hist(MetOut *o, const MetHist *h)
+{
+	uint64_t	cum = 0;
+
+	met_header(o, h->name, "histogram", h->help);
+	for (int i = 0; i < h->nbounds; i++)
+	{
+		cum += h->counts[i];
+		met_printf(o, MET_PREFIX "%s_bucket{le=\"%g\"} %" PRIu64 "\n", h->name, h->bounds[i], cum);
+	}
+	cum += h->counts[h->nbounds];
+	met_printf(o, MET_PREFIX "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", h->name, cum);
+	met_printf(o, MET_PREFIX "%s_sum %.6f\n", h->name, h->sum);
+	met_printf(o, MET_PREFIX "%s_count %" PRIu64 "\n", h->name, h->count);
+}
+
+/*
+ * vb_metrics_render
+ *	  Every metric in the text format; malloc'd, caller frees.
+ */
+char *
+vb_metrics_render(size_t *len)
+{
+	MetOut		o = {malloc(8192), 0, 8192};
+	const char *topics[VB_NKINDS] = {vb_conf.read_topic, vb_conf.email_topic, vb_conf.dead_letter_topic};
+
+	pthread_mutex_lock(&met_lock);
+	met_header(&o, "build_info", "gauge", "Version of the bridge and of librdkafka.");
+	met_printf(&o, MET_PREFIX "build_info{version=\"%s\",librdkafka=\"%s\"} 1\n",
+			   VB_VERSION, rd_kafka_version_str());
+	met_header(&o, "start_time_seconds", "gauge", "Start time of the process since the Unix epoch.");
+	met_printf(&o, MET_PREFIX "start_time_seconds %.3f\n", met_start_us / 1e6);
+
+	for (int i = 0; i < VB_C__N; i++)
+	{
+		met_header(&o, met_counter_info[i][0], "counter", met_counter_info[i][1]);
+		met_printf(&o, MET_PREFIX "%s %" PRIu64 "\n", met_counter_info[i][0], met_counters[i]);
+	}
+
+	met_header(&o, "events_published_total", "counter",
+			   "Outbox events delivered (acks=all) per destination topic.");
+	for (int k = 0; k < VB_NKINDS; k++)
+		met_printf(&o, MET_PREFIX "events_published_total{topic=\"%s\",kind=\"%s\"} %" PRIu64 "\n",
+				   topics[k], met_kind_names[k], met_published[k]);
+
+	met_header(&o, "retries_total", "counter",
+			   "Retries after transient failures: db (apply, quarantine, positions) and publish.");
+	for (int k = 0; k < VB_R__N; k++)
+		met_printf(&o, MET_PREFIX "retries_total{kind=\"%s\"} %" PRIu64 "\n",
+				   met_retry_names[k], met_retries[k]);
+
+	met_header(&o, "errors_total", "counter", "Errors by kind.");
+	for (int k = 0; k < VB_E__N; k++)
+		met_printf(&o, MET_PREFIX "errors_total{kind=\"%s\"} %" PRIu64 "\n",
+				   met_error_names[k], met_errors[k]);
+
+	met_hist(&o, &met_batch);
+	met_hist(&o, &met_apply);
+	met_hist(&o, &met_e2e);
+
+	met_header(&o, "consumer_lag", "gauge",
+			   "Per assigned partition: high watermark (cached from fetches) minus the next offset to apply.");
+	for (int i = 0; i < met_nlag; i++)
+		met_printf(&o, MET_PREFIX "consumer_lag{topic=\"%s\",partition=\"%d\"} %" PRId64 "\n",
+				   vb_conf.input_topic, met_lag_parts[i], met_lag_vals[i]);
+
+	met_header(&o, "outbox_backlog", "gauge",
+			   "Outbox events of the assigned partitions still to publish (counted up to 100000; -1 unknown).");
+	met_printf(&o, MET_PREFIX "outbox_backlog %" PRId64 "\n", met_backlog);
+
+	met_header(&o, "database_connected", "gauge", "1 when the database connection is up.");
+	met_printf(&o, MET_PREFIX "database_connected %d\n", met_db_connected ? 1 : 0);
+	met_header(&o, "group_joined", "gauge", "1 when the consumer group is joined.");
+	met_printf(&o, MET_PREFIX "group_joined %d\n", met_joined ? 1 : 0);
+	met_header(&o, "assigned_partitions", "gauge", "Input partitions assigned to this bridge.");
+	met_printf(&o, MET_PREFIX "assigned_partitions %d\n", met_assigned);
+	pthread_mutex_unlock(&met_lock);
+
+	*len = o.len;
+	return o.buf;
+}
