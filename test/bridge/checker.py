@@ -39,6 +39,8 @@ Failure counts (any non-zero makes the exit status 1):
   malformed events            key, headers or body not as the contract says
   order violations            per account, the first read event of each
                               message must come in increasing "seq N" order
+                              (manifests in production order: run 2's
+                              messages after run 1's)
   accounts split              an account's read events on several partitions
   unpublished outbox events   outbox not empty
 """
@@ -137,8 +139,10 @@ def main():
 
     # ---- what was sent --------------------------------------------------
     entries = []
-    for path in args.manifest:
-        entries.extend(load_jsonl(path))
+    for run, path in enumerate(args.manifest):
+        for e in load_jsonl(path):
+            e["_run"] = run
+            entries.append(e)
     for e in entries:
         e.setdefault("topic", topic)
     kinds = Counter(e["kind"] for e in entries)
@@ -300,9 +304,11 @@ def main():
         acct = body.get("account_id")
         account_parts[acct].add(rec["partition"])
         if read_seen[mid] == 1:
-            m = SEQ_RE.search(body.get("remittance_info") or "")
-            if m:
-                per_account[acct].append((int(m.group(1)), mid, rec["partition"], rec["offset"]))
+            # Order key: (load generator run, seq); the manifests are given
+            # in the order the runs produced, one after the other.
+            e = expected_applied.get(mid)
+            if e is not None and e.get("seq") is not None:
+                per_account[acct].append(((e["_run"], e["seq"]), mid, rec["partition"], rec["offset"]))
     for mid in applied:
         if read_seen[mid] == 0:
             rep.fail("missing read events", mid)
@@ -314,7 +320,8 @@ def main():
         for prev, cur in zip(seqs, seqs[1:]):
             if cur[0] <= prev[0]:
                 rep.fail("order violations",
-                         f"{acct}: seq {cur[0]} (p{cur[2]} o{cur[3]}) after seq {prev[0]} (o{prev[3]})")
+                         f"{acct}: run {cur[0][0]} seq {cur[0][1]} (p{cur[2]} o{cur[3]}) "
+                         f"after run {prev[0][0]} seq {prev[0][1]} (o{prev[3]})")
 
     email = load_jsonl(args.email)
     email_seen = Counter()
