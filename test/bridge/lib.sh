@@ -8,6 +8,8 @@
 #   vb_mock CMD...            a control command (broker_down 1, push_errors ...)
 #   vb_bridge_start ID [args] a bridge in the background (logs bridge-ID.log)
 #   vb_bridge_wait_ready ID   until /readyz answers 200
+#   vb_bridge_wait_assigned ID  until it owns input partitions
+#   vb_bridge_metric ID NAME  a value from /metrics
 #   vb_bridge_signal ID SIG   kill -SIG, no wait
 #   vb_bridge_wait ID [secs]  wait for exit; sets VB_RC
 #   vb_loadgen [args]         voltpay-loadgen with a new manifest file
@@ -38,7 +40,7 @@ VB_BRIDGE_WRAP=()
 declare -a VB_PIDS=()
 declare -A VB_BRIDGE_PID=() VB_BRIDGE_PORT=()
 
-vb_log() { echo "$*" >>"$VB_DIR/scenario.log"; }
+vb_log() { echo "$(date +%T.%3N) $*" >>"$VB_DIR/scenario.log"; }
 
 vb_psql() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
@@ -143,6 +145,26 @@ vb_bridge_wait_ready() {
 		sleep 0.1
 	done
 	echo "bridge $id not ready after ${timeout}s" >&2
+	return 1
+}
+
+# vb_bridge_metric ID NAME: the value of an unlabelled metric from /metrics
+# (empty when the bridge does not answer).
+vb_bridge_metric() {
+	curl -fsS --max-time 2 "http://127.0.0.1:${VB_BRIDGE_PORT[$1]}/metrics" 2>/dev/null |
+		awk -v n="$2" '$1 == n { print $2; exit }'
+}
+
+# vb_bridge_wait_assigned ID [timeout]: until the bridge owns at least one
+# input partition (voltpay_bridge_assigned_partitions > 0).
+vb_bridge_wait_assigned() {
+	local id=$1 timeout=${2:-30} i n
+	for i in $(seq $((timeout * 5))); do
+		n=$(vb_bridge_metric "$id" voltpay_bridge_assigned_partitions)
+		[ -n "$n" ] && [ "$n" -gt 0 ] && return 0
+		kill -0 "${VB_BRIDGE_PID[$id]}" 2>/dev/null || return 1
+		sleep 0.2
+	done
 	return 1
 }
 
