@@ -47,6 +47,10 @@ static int64_t batch_publish_not_before;
 static int64_t batch_publish_idle_at;
 static int	batch_publish_attempt;
 static int64_t batch_next_lag_ms;
+static int64_t batch_next_commit_ms;
+
+/* Offsets are committed to Kafka at most this often (and at shutdown). */
+#define BATCH_COMMIT_INTERVAL_MS	1000
 static int64_t batch_next_backlog_ms;
 
 /*
@@ -375,25 +379,38 @@ batch_apply_cur(void)
 /*
  * batch_commit
  *	  Commits to Kafka the next offsets of the partitions applied since the
- *	  last commit (asynchronously, except at shutdown).
+ *	  last commit: asynchronously at most once a second and not while a
+ *	  rebalance is known to be under way (see consumer.c), synchronously at
+ *	  shutdown.  Kafka's offsets are for lag tools and a fallback: the
+ *	  positions that count are the database's.
  */
 static void
 batch_commit(bool sync)
 {
 	rd_kafka_topic_partition_list_t *l;
 	rd_kafka_resp_err_t err;
+	int64_t		now = vb_now_ms();
 
 	if (!cons_rk)
 		return;
+	if (!sync)
+	{
+		if (now < batch_next_commit_ms)
+			return;
+		if (cons_rebalancing_since && now - cons_rebalancing_since < 60000)
+			return;
+		batch_next_commit_ms = now + BATCH_COMMIT_INTERVAL_MS;
+	}
 	l = rd_kafka_topic_partition_list_new(16);
 	for (int32_t p = 0; cons_part_peek(p) != NULL; p++)
 	{
 		ConsPart   *cp = cons_part_peek(p);
 
-		if (cp->touched && cp->assigned && cp->applied_next >= 0)
+		if ((cp->touched || sync || cons_commit_all) && cp->assigned && cp->applied_next >= 0)
 			rd_kafka_topic_partition_list_add(l, vb_conf.input_topic, p)->offset = cp->applied_next;
 		cp->touched = false;
 	}
+	cons_commit_all = false;
 	if (l->cnt > 0)
 	{
 		err = rd_kafka_commit(cons_rk, l, sync ? 0 : 1);
@@ -605,6 +622,7 @@ batch_tick(void)
 		cons_consumed = 0;
 	}
 	vb_metric_ready(vb_db_is_connected(), vb_consumer_joined(), vb_consumer_count());
+	batch_commit(false);
 	if (now >= batch_next_lag_ms)
 	{
 		batch_update_lag();

@@ -42,6 +42,16 @@ uint64_t	cons_consumed;
 bool		cons_publish_due;
 
 /*
+ * Set when an offset commit is answered "rebalance in progress" or a
+ * revocation begins, cleared when the rebalance ends (see
+ * cons_rebalance_hold): batch.c holds commits meanwhile, because
+ * librdkafka 2.0 treats a commit answered ILLEGAL_GENERATION (sent just as
+ * the generation moves) as a lost assignment (librdkafka issue #4059).
+ */
+int64_t		cons_rebalancing_since;
+bool		cons_commit_all;
+
+/*
  * cons_part
  *	  The partition table entry of partition p, growing the table.
  */
@@ -254,6 +264,7 @@ vb_consumer_keepalive(int timeout_ms)
 	if (cons_next.n >= vb_conf.batch_size)
 		vb_consumer_pause(VB_PAUSE_FULL, true);
 	vb_metric_tick();
+	vb_metric_ready(vb_db_is_connected(), cons_joined, vb_consumer_count());
 }
 
 /*
@@ -382,6 +393,31 @@ cons_list_str(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t si
 }
 
 /*
+ * cons_rebalance_hold
+ *	  Tracks whether a rebalance is under way, for holding offset commits.
+ *	  A revocation starts or continues one; with the COOPERATIVE protocol it
+ *	  is followed at once by an (empty) assignment and then by a second
+ *	  round, so only an assignment that does not follow a revocation within
+ *	  a second ends it.
+ */
+static void
+cons_rebalance_hold(bool revoke)
+{
+	static int64_t last_revoke_ms;
+	int64_t		now = vb_now_ms();
+
+	if (revoke)
+	{
+		last_revoke_ms = now;
+		cons_rebalancing_since = now;
+	}
+	else if (now - last_revoke_ms < 1000)
+		cons_rebalancing_since = now;
+	else
+		cons_rebalancing_since = 0;
+}
+
+/*
  * cons_rebalance_cb
  *	  Assignments at the database's positions; revocations drop the
  *	  partitions' unapplied messages.  Handles the COOPERATIVE protocol
@@ -397,6 +433,7 @@ cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	char		list[512];
 
 	(void) opaque;
+	cons_rebalance_hold(err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS);
 	cons_list_str(parts, list, sizeof(list));
 	switch (err)
 	{
@@ -482,6 +519,20 @@ cons_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
 	(void) rk;
 	(void) opaque;
+	for (int i = 0; offsets && i < offsets->cnt && !err; i++)
+		if (offsets->elems[i].err)
+			err = offsets->elems[i].err;
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		cons_commit_all = true;
+	if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+		err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
+	{
+		if (!cons_rebalancing_since)
+			cons_rebalancing_since = vb_now_ms();
+		vb_debug("offset commit during a rebalance (%s): commits held until it ends",
+				 rd_kafka_err2name(err));
+		return;
+	}
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
 	{
 		vb_metric_error(VB_E_COMMIT);

@@ -38,6 +38,8 @@ extern ConsBatch cons_cur;		/* being applied */
 extern ConsBatch cons_next;		/* filling */
 extern uint64_t cons_consumed;	/* polled, not yet added to the metric */
 extern bool cons_publish_due;	/* new events may be in the outbox */
+extern int64_t cons_rebalancing_since;	/* a commit met a rebalance; 0: no */
+extern bool cons_commit_all;	/* a commit failed: next one sends every position */
 
 extern ConsPart *cons_part(int32_t p);
 extern ConsPart *cons_part_peek(int32_t p);
