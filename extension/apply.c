@@ -18,8 +18,10 @@
  *	4. rejected messages are quarantined (one row per topic/partition/
  *	   offset) unless quarantine is false;
  *	5. writer tables and outbox events are written with multi-row heap
- *	   inserts (bulk.c), in input order, so per-account order is kept;
- *	6. each partition's next offset and counters are recorded.
+ *	   inserts (writer.c, bulk.c), in input order, so per-account order is
+ *	   kept;
+ *	6. each partition's next offset and counters are recorded (positions.c,
+ *	   which also does phase 2).
  *
  * A bad message never raises an ERROR; a bad call (arrays of different
  * lengths, NULL arrays) does.  Nothing is committed here.
@@ -46,86 +48,21 @@
 #include "utils/timestamp.h"
 
 #include "voltpay.h"
+#include "apply_int.h"
 
 PG_FUNCTION_INFO_V1(apply_payment_batch);
 
-typedef enum ApplyStatus
-{
-	APPLY_PENDING = 0,
-	APPLY_APPLIED,
-	APPLY_DUPLICATE,
-	APPLY_REJECTED
-} ApplyStatus;
-
-/* What the batch knows of one input message. */
-typedef struct ApplyItem
-{
-	ApplyStatus status;
-	VpReason	reason;
-	char	   *detail;
-	bool		has_id;
-	pg_uuid_t	message_id;
-	VpPayment  *payment;		/* valid messages only, in the batch context */
-	uint8		hash[VP_HASH_LEN];
-	const char *key;			/* record key or NULL */
-	bytea	   *payload;		/* raw value or NULL */
-	bool		has_coord;
-	int32		partition;
-	int64		offset;
-	bool		has_ts;
-	TimestampTz kafka_ts;
-	char		traceparent[VP_TRACEPARENT_LEN + 1];	/* of its events */
-	int			first;			/* earlier item with the same id, or -1 */
-	bool		dead_letter;	/* quarantined now: emit a dead-letter event */
-} ApplyItem;
-
-/* Recorded state of one idempotency id seen by this batch. */
-typedef struct ApplyIdEntry
-{
-	pg_uuid_t	id;				/* hash key */
-	int			first;			/* first item carrying this id */
-	bool		inserted;		/* inserted by this batch */
-	bool		found;			/* found already recorded */
-	uint8		hash[VP_HASH_LEN];	/* recorded payload hash when found */
-	DateADT		processed_on;
-} ApplyIdEntry;
-
-/* One partition of the batch. */
-typedef struct ApplyPartition
-{
-	int32		partition;
-	int64		recorded;		/* next offset recorded before the batch, -1 */
-	int64		next_offset;	/* max offset in the batch + 1 */
-	int64		applied;
-	int64		duplicate;
-	int64		rejected;
-} ApplyPartition;
-
-typedef struct ApplyBatch
-{
-	int			n;
-	ApplyItem  *items;
-	const char *topic;
-	bool		quarantine;
-	TimestampTz now;
-	HTAB	   *ids;
-	int			npartitions;
-	ApplyPartition *partitions;
-} ApplyBatch;
-
 /* Plans kept for the session. */
-static SPIPlanPtr apply_plan_positions = NULL;
 static SPIPlanPtr apply_plan_idem_insert = NULL;
 static SPIPlanPtr apply_plan_idem_select = NULL;
 static SPIPlanPtr apply_plan_reject = NULL;
-static SPIPlanPtr apply_plan_record = NULL;
 
 /*
- * apply_plan
+ * vp_apply_plan
  *	  Prepares and keeps a plan the first time it is needed.
  */
-static SPIPlanPtr
-apply_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+SPIPlanPtr
+vp_apply_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 {
 	if (*cache == NULL)
 	{
@@ -142,12 +79,12 @@ apply_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
- * apply_exec
+ * vp_apply_exec
  *	  SPI_execute_plan that leaves the caller's memory context current and
  *	  checks the result code.
  */
-static void
-apply_exec(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
+void
+vp_apply_exec(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
 		   int expected, const char *what)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -311,116 +248,6 @@ apply_parse(ApplyBatch *batch)
 	(void) batchcxt;
 }
 
-static int
-apply_partition_cmp(const void *a, const void *b)
-{
-	int32		pa = ((const ApplyPartition *) a)->partition;
-	int32		pb = ((const ApplyPartition *) b)->partition;
-
-	return (pa > pb) - (pa < pb);
-}
-
-/*
- * apply_find_partition
- *	  The batch's entry for a partition (the array is sorted).
- */
-static ApplyPartition *
-apply_find_partition(ApplyBatch *batch, int32 partition)
-{
-	ApplyPartition key;
-
-	key.partition = partition;
-	return bsearch(&key, batch->partitions, batch->npartitions,
-				   sizeof(ApplyPartition), apply_partition_cmp);
-}
-
-/*
- * apply_positions
- *	  Phase 2: loads the recorded positions of the batch's partitions and
- *	  marks messages below them as duplicates.
- */
-static void
-apply_positions(ApplyBatch *batch)
-{
-	Oid			argtypes[2] = {TEXTOID, INT4ARRAYOID};
-	Datum		args[2];
-	Datum	   *parts;
-	SPIPlanPtr	plan;
-	uint64		r;
-	int			i,
-				n = 0;
-
-	if (batch->topic == NULL)
-		return;
-
-	/* Distinct partitions, sorted. */
-	batch->partitions = palloc0(sizeof(ApplyPartition) * Max(batch->n, 1));
-	for (i = 0; i < batch->n; i++)
-	{
-		if (batch->items[i].has_coord)
-			batch->partitions[n++].partition = batch->items[i].partition;
-	}
-	qsort(batch->partitions, n, sizeof(ApplyPartition), apply_partition_cmp);
-	batch->npartitions = 0;
-	for (i = 0; i < n; i++)
-	{
-		if (batch->npartitions == 0 ||
-			batch->partitions[batch->npartitions - 1].partition != batch->partitions[i].partition)
-		{
-			ApplyPartition *p = &batch->partitions[batch->npartitions++];
-
-			p->partition = batch->partitions[i].partition;
-			p->recorded = -1;
-			p->next_offset = -1;
-			p->applied = p->duplicate = p->rejected = 0;
-		}
-	}
-	if (batch->npartitions == 0)
-		return;
-
-	parts = palloc(sizeof(Datum) * batch->npartitions);
-	for (i = 0; i < batch->npartitions; i++)
-		parts[i] = Int32GetDatum(batch->partitions[i].partition);
-	args[0] = CStringGetTextDatum(batch->topic);
-	args[1] = PointerGetDatum(construct_array(parts, batch->npartitions, INT4OID,
-											  4, true, TYPALIGN_INT));
-
-	plan = apply_plan(&apply_plan_positions,
-					  "SELECT partition, next_offset FROM voltpay.partition_position"
-					  " WHERE topic = $1 AND partition = ANY ($2)",
-					  2, argtypes);
-	apply_exec(plan, args, NULL, true, SPI_OK_SELECT, "reading partition positions");
-	for (r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int32		partition = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-		int64		next = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		ApplyPartition *p = apply_find_partition(batch, partition);
-
-		if (p)
-			p->recorded = next;
-	}
-
-	for (i = 0; i < batch->n; i++)
-	{
-		ApplyItem  *it = &batch->items[i];
-		ApplyPartition *p;
-
-		if (!it->has_coord)
-			continue;
-		p = apply_find_partition(batch, it->partition);
-		if (p->recorded >= 0 && it->offset < p->recorded)
-		{
-			it->status = APPLY_DUPLICATE;
-			it->reason = VP_OK;
-			it->detail = psprintf("Offset " INT64_FORMAT " of partition %d is below the recorded position " INT64_FORMAT ".",
-								  it->offset, it->partition, p->recorded);
-		}
-	}
-}
-
 /*
  * apply_idempotency
  *	  Phase 3: records the batch's new message ids and classifies the rest
@@ -481,13 +308,13 @@ apply_idempotency(ApplyBatch *batch)
 	args[1] = PointerGetDatum(construct_array(hashes, nfirst, BYTEAOID, -1,
 											  false, TYPALIGN_INT));
 
-	plan = apply_plan(&apply_plan_idem_insert,
+	plan = vp_apply_plan(&apply_plan_idem_insert,
 					  "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
 					  " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
 					  " ORDER BY u.id"
 					  " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
 					  2, argtypes);
-	apply_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
+	vp_apply_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
 	for (r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
@@ -501,11 +328,11 @@ apply_idempotency(ApplyBatch *batch)
 		return;
 
 	/* Some ids were recorded before: fetch their hashes. */
-	plan = apply_plan(&apply_plan_idem_select,
+	plan = vp_apply_plan(&apply_plan_idem_select,
 					  "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
 					  " WHERE message_id = ANY ($1)",
 					  1, argtypes);
-	apply_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
+	vp_apply_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
 	for (r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -607,7 +434,7 @@ apply_quarantine(ApplyBatch *batch)
 		if (it->status != APPLY_REJECTED)
 			continue;
 		if (plan == NULL)
-			plan = apply_plan(&apply_plan_reject,
+			plan = vp_apply_plan(&apply_plan_reject,
 							  "INSERT INTO voltpay.rejected_message"
 							  " (message_id, reason, detail, record_key, payload,"
 							  "  src_topic, src_partition, src_offset, kafka_timestamp)"
@@ -632,252 +459,10 @@ apply_quarantine(ApplyBatch *batch)
 		nulls[7] = it->has_coord ? ' ' : 'n';
 		args[8] = TimestampTzGetDatum(it->kafka_ts);
 		nulls[8] = it->has_ts ? ' ' : 'n';
-		apply_exec(plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
+		vp_apply_exec(plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
 				   "quarantining a message");
 		it->dead_letter = SPI_processed > 0;
 	}
-}
-
-/*
- * apply_outbox_add
- *	  Adds one outbox event.
- */
-static void
-apply_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
-				 const char *kind, const char *key, Datum value,
-				 Jsonb *headers)
-{
-	Datum		values[8];
-	bool		nulls[8] = {false};
-
-	values[0] = Int64GetDatum(vp_bulk_nextval(outbox, 1));
-	values[1] = CStringGetTextDatum(kind);
-	values[2] = key ? CStringGetTextDatum(key) : (Datum) 0;
-	nulls[2] = key == NULL;
-	values[3] = value;
-	values[4] = JsonbPGetDatum(headers);
-	values[5] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
-	nulls[5] = !it->has_id;
-	values[6] = Int32GetDatum(it->partition);
-	nulls[6] = !it->has_coord;
-	values[7] = TimestampTzGetDatum(batch->now);
-	vp_bulk_add(outbox, values, nulls);
-}
-
-/*
- * apply_party
- *	  Adds one payment_party row.
- */
-static void
-apply_party(VpBulkInsert *party, Datum payment_id, const char *role,
-			const VpParty *p)
-{
-	Datum		values[5];
-	bool		nulls[5] = {false};
-
-	values[0] = payment_id;
-	values[1] = CStringGetTextDatum(role);
-	values[2] = CStringGetTextDatum(p->name);
-	values[3] = CStringGetTextDatum(p->iban);
-	values[4] = p->bic ? CStringGetTextDatum(p->bic) : (Datum) 0;
-	nulls[4] = p->bic == NULL;
-	vp_bulk_add(party, values, nulls);
-}
-
-static Datum
-apply_bytea(const char *s)
-{
-	size_t		len = strlen(s);
-	bytea	   *b = palloc(len + VARHDRSZ);
-
-	SET_VARSIZE(b, len + VARHDRSZ);
-	memcpy(VARDATA(b), s, len);
-	return PointerGetDatum(b);
-}
-
-/*
- * apply_write
- *	  Phase 5: writer tables and outbox, in input order.  Rows are formed in
- *	  a per-row context; bulk.c copies them into its buffer.
- */
-static void
-apply_write(ApplyBatch *batch)
-{
-	VpBulkInsert *payment = NULL,
-			   *party = NULL,
-			   *remittance = NULL,
-			   *notification = NULL,
-			   *outbox = NULL;
-	MemoryContext rowcxt;
-	int			i;
-
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay write row",
-								   ALLOCSET_DEFAULT_SIZES);
-	for (i = 0; i < batch->n; i++)
-	{
-		ApplyItem  *it = &batch->items[i];
-		MemoryContext old;
-
-		if (it->status == APPLY_APPLIED)
-		{
-			VpPayment  *p = it->payment;
-			Datum		values[10];
-			bool		nulls[10] = {false};
-			Datum		pid;
-
-			if (payment == NULL)
-			{
-				payment = vp_bulk_begin("payment");
-				party = vp_bulk_begin("payment_party");
-				remittance = vp_bulk_begin("payment_remittance");
-				notification = vp_bulk_begin("payment_notification");
-			}
-			if (outbox == NULL)
-				outbox = vp_bulk_begin("outbox");
-
-			old = MemoryContextSwitchTo(rowcxt);
-			pid = UUIDPGetDatum(&p->payment_id);
-			values[0] = pid;
-			values[1] = UUIDPGetDatum(&p->message_id);
-			values[2] = CStringGetTextDatum(p->account_id);
-			values[3] = DirectFunctionCall3(numeric_in, CStringGetDatum(p->amount),
-											ObjectIdGetDatum(InvalidOid),
-											Int32GetDatum(-1));
-			values[4] = CStringGetTextDatum(p->currency);
-			values[5] = TimestampTzGetDatum(p->created_at);
-			values[6] = TimestampTzGetDatum(batch->now);
-			values[7] = batch->topic ? CStringGetTextDatum(batch->topic) : (Datum) 0;
-			nulls[7] = batch->topic == NULL;
-			values[8] = Int32GetDatum(it->partition);
-			nulls[8] = !it->has_coord;
-			values[9] = Int64GetDatum(it->offset);
-			nulls[9] = !it->has_coord;
-			vp_bulk_add(payment, values, nulls);
-
-			apply_party(party, pid, "debtor", &p->debtor);
-			apply_party(party, pid, "creditor", &p->creditor);
-			if (p->remittance_info)
-			{
-				values[1] = CStringGetTextDatum(p->remittance_info);
-				vp_bulk_add(remittance, values, nulls);
-			}
-			if (p->customer_email)
-			{
-				values[1] = CStringGetTextDatum(p->customer_email);
-				vp_bulk_add(notification, values, nulls);
-			}
-
-			apply_outbox_add(outbox, batch, it, "read", p->account_id,
-							 apply_bytea(vp_event_read(p, batch->now)),
-							 vp_event_headers(&p->message_id, "payment_applied",
-											  it->traceparent));
-			if (p->customer_email)
-				apply_outbox_add(outbox, batch, it, "email", p->account_id,
-								 apply_bytea(vp_event_email(p)),
-								 vp_event_headers(&p->message_id, "payment_email",
-												  it->traceparent));
-			MemoryContextSwitchTo(old);
-		}
-		else if (it->dead_letter)
-		{
-			if (outbox == NULL)
-				outbox = vp_bulk_begin("outbox");
-			old = MemoryContextSwitchTo(rowcxt);
-			apply_outbox_add(outbox, batch, it, "dead_letter", it->key,
-							 it->payload ? PointerGetDatum(it->payload) : apply_bytea(""),
-							 vp_dead_letter_headers(it->has_id ? &it->message_id : NULL,
-													vp_reason_code(it->reason),
-													it->detail, batch->topic,
-													it->partition, it->offset,
-													it->has_coord, it->traceparent));
-			MemoryContextSwitchTo(old);
-		}
-		MemoryContextReset(rowcxt);
-	}
-
-	if (payment)
-	{
-		vp_bulk_end(payment);
-		vp_bulk_end(party);
-		vp_bulk_end(remittance);
-		vp_bulk_end(notification);
-	}
-	if (outbox)
-		vp_bulk_end(outbox);
-	MemoryContextDelete(rowcxt);
-	CommandCounterIncrement();
-}
-
-/*
- * apply_record_positions
- *	  Phase 6: each partition's next offset (never moved backwards) and
- *	  counters.  Partitions are written in order, like the ids.
- */
-static void
-apply_record_positions(ApplyBatch *batch)
-{
-	Oid			argtypes[6] = {TEXTOID, INT4ARRAYOID, INT8ARRAYOID,
-	INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
-	Datum		args[6];
-	Datum	   *cols[5];
-	SPIPlanPtr	plan;
-	int			i,
-				c;
-
-	if (batch->npartitions == 0)
-		return;
-
-	for (i = 0; i < batch->n; i++)
-	{
-		ApplyItem  *it = &batch->items[i];
-		ApplyPartition *p;
-
-		if (!it->has_coord)
-			continue;
-		p = apply_find_partition(batch, it->partition);
-		p->next_offset = Max(p->next_offset, it->offset + 1);
-		if (it->status == APPLY_APPLIED)
-			p->applied++;
-		else if (it->status == APPLY_DUPLICATE)
-			p->duplicate++;
-		else
-			p->rejected++;
-	}
-
-	for (c = 0; c < 5; c++)
-		cols[c] = palloc(sizeof(Datum) * batch->npartitions);
-	for (i = 0; i < batch->npartitions; i++)
-	{
-		ApplyPartition *p = &batch->partitions[i];
-
-		cols[0][i] = Int32GetDatum(p->partition);
-		cols[1][i] = Int64GetDatum(p->next_offset);
-		cols[2][i] = Int64GetDatum(p->applied);
-		cols[3][i] = Int64GetDatum(p->duplicate);
-		cols[4][i] = Int64GetDatum(p->rejected);
-	}
-	args[0] = CStringGetTextDatum(batch->topic);
-	args[1] = PointerGetDatum(construct_array(cols[0], batch->npartitions,
-											  INT4OID, 4, true, TYPALIGN_INT));
-	for (c = 1; c < 5; c++)
-		args[c + 1] = PointerGetDatum(construct_array(cols[c], batch->npartitions,
-													  INT8OID, 8, FLOAT8PASSBYVAL,
-													  TYPALIGN_DOUBLE));
-
-	plan = apply_plan(&apply_plan_record,
-					  "INSERT INTO voltpay.partition_position AS p"
-					  " (topic, partition, next_offset, applied, duplicate, rejected, last_apply_at)"
-					  " SELECT $1, u.part, u.next, u.a, u.d, u.r, now()"
-					  " FROM unnest($2, $3, $4, $5, $6) AS u (part, next, a, d, r)"
-					  " ORDER BY u.part"
-					  " ON CONFLICT (topic, partition) DO UPDATE SET"
-					  " next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset),"
-					  " applied = p.applied + EXCLUDED.applied,"
-					  " duplicate = p.duplicate + EXCLUDED.duplicate,"
-					  " rejected = p.rejected + EXCLUDED.rejected,"
-					  " last_apply_at = EXCLUDED.last_apply_at",
-					  6, argtypes);
-	apply_exec(plan, args, NULL, false, SPI_OK_INSERT, "recording partition positions");
 }
 
 /*
@@ -1040,12 +625,12 @@ apply_payment_batch(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(batchcxt);
 
 	apply_parse(&batch);
-	apply_positions(&batch);
+	vp_apply_positions(&batch);
 	apply_idempotency(&batch);
 	apply_classify(&batch);
 	apply_quarantine(&batch);
-	apply_write(&batch);
-	apply_record_positions(&batch);
+	vp_apply_write(&batch);
+	vp_apply_record_positions(&batch);
 	apply_output(&batch, rsinfo);
 
 	SPI_finish();

@@ -10,8 +10,10 @@
  *	  validate.c	field rules: UUID, account id, amount, IBAN, BIC, email,
  *					RFC 3339 timestamps, text lengths
  *	  iso_tables.c	ISO 4217 currencies and ISO 13616 IBAN country lengths
- *	  apply.c		apply_payment_batch(): positions, idempotency, writer
- *					tables, rejects, outbox, in the caller's transaction
+ *	  apply.c		apply_payment_batch(): arguments, parsing, idempotency,
+ *					quarantine, result rows (apply_int.h: the batch state)
+ *	  positions.c	recorded positions of the source partitions
+ *	  writer.c		writer tables and outbox rows of a batch
  *	  bulk.c		multi-row heap insertion into voltpay's own tables
  *	  outbox.c		bodies and headers of the downstream events
  *	  trace.c		W3C trace context carried to the events
