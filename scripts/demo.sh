@@ -16,7 +16,8 @@
 #   6. SIGTERM to the bridge, which must exit 0.
 #
 # Environment: DEMO_COUNT (100000), DEMO_RATE (0 = as fast as possible),
-# DEMO_KEEP=1 keeps the work directory and the database cluster's files.
+# DEMO_KEEP=1 keeps the work directory and the database cluster's files,
+# VB_BIN (bridge) where the binaries are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,9 +25,10 @@ root=$(pwd)
 DEMO_COUNT=${DEMO_COUNT:-100000}
 DEMO_RATE=${DEMO_RATE:-0}
 
+bin=${VB_BIN:-bridge}
 for b in voltpay-bridge voltpay-loadgen voltpay-topic-dump; do
-	if [ ! -x "bridge/$b" ]; then
-		echo "demo: bridge/$b is missing: run 'make demo' (or 'make bridge') first" >&2
+	if [ ! -x "$bin/$b" ]; then
+		echo "demo: $bin/$b is missing: run 'make demo' (or 'make bridge') first" >&2
 		exit 1
 	fi
 done
@@ -90,7 +92,7 @@ echo "extension voltpay $(psql -X -At -c "SELECT extversion FROM pg_extension WH
 step "voltpay-bridge --embedded-kafka"
 http_port=$(vp_free_port)
 mkfifo "$work/bridge.stdout"
-bridge/voltpay-bridge --embedded-kafka \
+"$bin/voltpay-bridge" --embedded-kafka \
 	--db "host=127.0.0.1 port=$PGPORT user=$login dbname=voltpay" \
 	--http-addr 127.0.0.1 --http-port "$http_port" \
 	-X consumer.session.timeout.ms=6000 \
@@ -128,7 +130,7 @@ VB_DBNAME=voltpay
 VB_BROKERS=$brokers
 VB_MANIFESTS=("$work/manifest.jsonl")
 t_start=$(date +%s.%N)
-bridge/voltpay-loadgen -b "$brokers" --count "$DEMO_COUNT" --rate "$DEMO_RATE" \
+"$bin/voltpay-loadgen" -b "$brokers" --count "$DEMO_COUNT" --rate "$DEMO_RATE" \
 	--accounts 5000 --duplicate-fraction 0.03 --conflict-fraction 0.01 --invalid-fraction 0.02 \
 	--email-fraction 0.3 --manifest "$work/manifest.jsonl" 2>"$work/loadgen.log" || {
 	cat "$work/loadgen.log" >&2
@@ -145,7 +147,11 @@ while :; do
 		SELECT COALESCE(sum(applied), 0), COALESCE(sum(rejected), 0),
 			   (SELECT count(*) FROM voltpay.outbox)
 		  FROM voltpay.partition_status" 2>/dev/null || echo "? ? ?")
-	printf '\r  applied %s, rejected %s, outbox pending %s    ' "$applied" "$rejected" "$pending"
+	if [ -t 1 ]; then
+		printf '\r  applied %s, rejected %s, outbox pending %s    ' "$applied" "$rejected" "$pending"
+	elif [ $((SECONDS % 5)) = 0 ] || [ "$backlog" = 0 ]; then
+		printf '  applied %s, rejected %s, outbox pending %s\n' "$applied" "$rejected" "$pending"
+	fi
 	[ "$backlog" = 0 ] && break
 	if [ "$(date +%s)" -ge $deadline ] || ! kill -0 "$bridge_pid" 2>/dev/null; then
 		echo
@@ -156,7 +162,8 @@ while :; do
 	sleep 1
 done
 t_done=$(date +%s.%N)
-echo
+if [ -t 1 ]; then echo; fi
+curl -fsS --max-time 5 "http://127.0.0.1:$http_port/metrics" >"$work/metrics.txt" 2>/dev/null || : >"$work/metrics.txt"
 
 # ---------------------------------------------------------------------------
 step "summary"
@@ -171,22 +178,24 @@ psql -X -At -F ' ' -c "
 	SELECT reason, count(*) FROM voltpay.rejected_messages GROUP BY reason ORDER BY 2 DESC, 1" |
 	while read -r reason n; do printf '  %-28s %8s\n' "$reason" "$n"; done
 echo "rows in the database:"
-psql -X -At -F ' ' -c "
-	SELECT 'voltpay.payment', count(*) FROM voltpay.payment
-	UNION ALL SELECT 'voltpay.payment_party', count(*) FROM voltpay.payment_party
-	UNION ALL SELECT 'voltpay.payment_remittance', count(*) FROM voltpay.payment_remittance
-	UNION ALL SELECT 'voltpay.payment_notification', count(*) FROM voltpay.payment_notification
-	UNION ALL SELECT 'voltpay.idempotency', count(*) FROM voltpay.idempotency
-	UNION ALL SELECT 'voltpay.rejected_message', count(*) FROM voltpay.rejected_message
-	UNION ALL SELECT 'voltpay.outbox (pending)', count(*) FROM voltpay.outbox" |
-	while read -r t n; do printf '  %-28s %8s\n' "$t" "$n"; done
+psql -X -At -F '|' -c "
+	SELECT t, n FROM (
+		SELECT 1, 'voltpay.payment', count(*) FROM voltpay.payment
+		UNION ALL SELECT 2, 'voltpay.payment_party', count(*) FROM voltpay.payment_party
+		UNION ALL SELECT 3, 'voltpay.payment_remittance', count(*) FROM voltpay.payment_remittance
+		UNION ALL SELECT 4, 'voltpay.payment_notification', count(*) FROM voltpay.payment_notification
+		UNION ALL SELECT 5, 'voltpay.idempotency', count(*) FROM voltpay.idempotency
+		UNION ALL SELECT 6, 'voltpay.rejected_message', count(*) FROM voltpay.rejected_message
+		UNION ALL SELECT 7, 'voltpay.outbox (pending)', count(*) FROM voltpay.outbox
+	) AS r(o, t, n) ORDER BY o" |
+	while IFS='|' read -r t n; do printf '  %-28s %8s\n' "$t" "$n"; done
 
 echo "events read back from Kafka (voltpay-topic-dump):"
 for t in read email dlq; do
 	case $t in
 		read) topic=$VB_READ_TOPIC ;; email) topic=$VB_EMAIL_TOPIC ;; dlq) topic=$VB_DLQ_TOPIC ;;
 	esac
-	bridge/voltpay-topic-dump -b "$brokers" -t "$topic" -o "$work/$t.jsonl" --timeout 120 \
+	"$bin/voltpay-topic-dump" -b "$brokers" -t "$topic" -o "$work/$t.jsonl" --timeout 120 \
 		2>>"$work/topic-dump.log" || { echo "demo: could not read $topic" >&2; exit 1; }
 	printf '  %-28s %8s\n' "$topic" "$(wc -l <"$work/$t.jsonl")"
 done
@@ -236,10 +245,51 @@ python3 - "$work/read.jsonl" "$t_start" "$t_done" <<-'EOF'
 	    print("   as possible these include the time messages waited in Kafka)")
 EOF
 
-echo "bridge metrics (http://127.0.0.1:$http_port/metrics, counters):"
-curl -fsS --max-time 5 "http://127.0.0.1:$http_port/metrics" 2>/dev/null |
-	grep -E '^[a-z_]+(_total)?(\{[^}]*\})? [0-9.e+]+$' | grep -E '_total' | head -n 25 | sed 's/^/  /' ||
-	echo "  (not available)"
+echo "from the bridge's /metrics:"
+python3 - "$work/metrics.txt" <<-'EOF'
+	import re, sys
+	hist, vals = {}, {}
+	for line in open(sys.argv[1]):
+	    if line.startswith("#") or not line.strip():
+	        continue
+	    name_labels, value = line.rsplit(" ", 1)
+	    m = re.match(r'([a-z_]+)_bucket\{le="([^"]+)"\}$', name_labels)
+	    if m:
+	        le = float("inf") if m.group(2) == "+Inf" else float(m.group(2))
+	        hist.setdefault(m.group(1), []).append((le, float(value)))
+	    else:
+	        vals[name_labels] = float(value)
+	def quantile(name, q):
+	    b = sorted(hist.get(name, []))
+	    if not b or b[-1][1] == 0:
+	        return "-"
+	    want = q * b[-1][1]
+	    for le, n in b:
+	        if n >= want:
+	            return "<= %g" % le if le != float("inf") else "> %g" % b[-2][0]
+	    return "-"
+	p = "voltpay_bridge_"
+	def v(n):
+	    return int(vals.get(p + n, 0))
+	if not vals:
+	    print("  (not available)")
+	    sys.exit(0)
+	print("  consumed %d, applied %d, duplicate %d, rejected %d, quarantined after an apply error %d" % (
+	    v("messages_consumed_total"), v("messages_applied_total"), v("messages_duplicate_total"),
+	    v("messages_rejected_total"), v("messages_quarantined_total")))
+	nb = vals.get(p + "batch_size_count", 0)
+	if nb:
+	    print("  %d batches, %.0f messages each on average" % (nb, vals[p + "batch_size_sum"] / nb))
+	    print("  apply_payment_batch() per batch: mean %.1f ms; p50 %s s, p95 %s s, p99 %s s" % (
+	        1000 * vals.get(p + "apply_duration_seconds_sum", 0) / nb,
+	        quantile(p + "apply_duration_seconds", .5), quantile(p + "apply_duration_seconds", .95),
+	        quantile(p + "apply_duration_seconds", .99)))
+	    print("  end to end (Kafka timestamp to event delivered): p50 %s s, p95 %s s, p99 %s s" % (
+	        quantile(p + "end_to_end_latency_seconds", .5), quantile(p + "end_to_end_latency_seconds", .95),
+	        quantile(p + "end_to_end_latency_seconds", .99)))
+	print("  retries: database %d, publishing %d" % (
+	    vals.get(p + 'retries_total{kind="db"}', 0), vals.get(p + 'retries_total{kind="publish"}', 0)))
+	EOF
 
 echo "verification (test/bridge/checker.py):"
 vb_dump_db "$work" voltpay
