@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--scrape", action="append", default=[], help="SOURCE=FILE")
     ap.add_argument("--queries", metavar="RATE")
     ap.add_argument("--list", action="store_true", help="print each name and where it comes from")
+    ap.add_argument("--skip-names", action="store_true",
+                    help="no scrapes to compare with: check jobs, runbook and dashboard structure only")
     a = ap.parse_args()
 
     if a.queries:
@@ -144,7 +146,7 @@ def main():
             sources.setdefault(n, []).append(src)
 
     missing = 0
-    for n in sorted(used):
+    for n in sorted(used) if not a.skip_names else []:
         if n in sources:
             origin = "exported by " + ",".join(sorted(set(sources[n])))
         elif n in recorded:

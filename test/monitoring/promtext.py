@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Reads Prometheus text format and Prometheus HTTP API answers for the tests.
+
+  promtext.py get FILE NAME [LABEL=VALUE | LABEL~REGEX]...
+      sum of the samples NAME whose labels match; prints nothing and exits
+      1 when none matches
+  promtext.py query URL EXPR
+      instant query against a Prometheus; prints "labels value" per series,
+      exits 2 when Prometheus answers with an error
+"""
+
+import json
+import re
+import sys
+import urllib.parse
+import urllib.request
+
+SAMPLE = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(\{(.*)\})?\s+(\S+)')
+LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def samples(path):
+    for line in open(path, encoding="utf-8", errors="replace"):
+        if line.startswith("#"):
+            continue
+        m = SAMPLE.match(line)
+        if m:
+            yield m.group(1), dict(LABEL.findall(m.group(3) or "")), float(m.group(4))
+
+
+def matches(labels, conds):
+    for c in conds:
+        if "~" in c and ("=" not in c or c.index("~") < c.index("=")):
+            k, _, rx = c.partition("~")
+            if not re.search(rx, labels.get(k, "")):
+                return False
+        else:
+            k, _, v = c.partition("=")
+            if labels.get(k) != v:
+                return False
+    return True
+
+
+def main():
+    if sys.argv[1] == "get":
+        path, name, conds = sys.argv[2], sys.argv[3], sys.argv[4:]
+        vals = [v for n, l, v in samples(path) if n == name and matches(l, conds)]
+        if not vals:
+            return 1
+        print("%g" % sum(vals))
+        return 0
+    if sys.argv[1] == "query":
+        url = sys.argv[2].rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": sys.argv[3]})
+        try:
+            body = json.load(urllib.request.urlopen(url, timeout=10))
+        except urllib.error.HTTPError as e:
+            body = json.load(e)
+        if body.get("status") != "success":
+            print("error: %s" % body.get("error"))
+            return 2
+        if body["data"]["resultType"] in ("scalar", "string"):
+            print("{} %s" % body["data"]["result"][1])
+            return 0
+        for r in body["data"]["result"]:
+            v = r["value"][1] if "value" in r else r.get("values", [[0, ""]])[-1][1]
+            print("%s %s" % (json.dumps(r["metric"], sort_keys=True), v))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
