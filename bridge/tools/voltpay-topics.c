@@ -4,7 +4,7 @@
  *	  Creates the bridge's Kafka topics with the production settings, or
  *	  checks that they exist with them, through librdkafka's admin API.
  *
- *	  voltpay-topics --brokers LIST [--check | --delete]
+ *	  voltpay-topics --brokers LIST [--check | --delete | --wait-only]
  *					 [--input-topic T] [--read-topic T] [--email-topic T]
  *					 [--dead-letter-topic T] [--partitions N]
  *					 [--replication-factor N] [--retention-ms MS]
@@ -30,7 +30,9 @@
  * Then it waits until every partition of the four topics has a leader.
  *
  * --delete deletes the four topics (tests use it to free a broker between
- * scenarios) and waits until they are gone.
+ * scenarios) and waits until they are gone.  --wait-only touches no topic:
+ * it waits until the cluster has --wait-brokers brokers and prints their
+ * count (tests use it to know a cluster is up).
  *
  * Exit status: 0 when every topic exists with the wanted settings (after
  * creating the missing ones) or, with --delete, is gone; 1 when a topic
@@ -245,14 +247,18 @@ vt_wait_event(rd_kafka_queue_t *q, rd_kafka_event_type_t evtype, const char *wha
 
 /*
  * vt_admin_options
- *	  Admin options for op with the remaining time as timeouts.
+ *	  Admin options for op with the remaining time as timeouts, at most
+ *	  cap_ms (0: no cap).
  */
 static rd_kafka_AdminOptions_t *
-vt_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op)
+vt_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op, int cap_ms)
 {
 	rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
 	char		errstr[256];
 	int			ms = vt_remaining_ms();
+
+	if (cap_ms > 0 && ms > cap_ms)
+		ms = cap_ms;
 
 	if (rd_kafka_AdminOptions_set_request_timeout(o, ms, errstr, sizeof(errstr)))
 		vt_fatal(1, "request timeout: %s", errstr);
@@ -300,7 +306,7 @@ vt_create(rd_kafka_t *rk, int partitions, int rf)
 		return;
 
 	q = rd_kafka_queue_new(rk);
-	o = vt_admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+	o = vt_admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, 0);
 	rd_kafka_CreateTopics(rk, nt, (size_t) n, o, q);
 	ev = vt_wait_event(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT, "CreateTopics");
 	if (rd_kafka_event_error(ev))
@@ -442,16 +448,34 @@ vt_compare(rd_kafka_t *rk, const rd_kafka_metadata_t *md, int partitions, int rf
 	if (n > 0)
 	{
 		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-		rd_kafka_AdminOptions_t *o = vt_admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+		rd_kafka_AdminOptions_t *o;
 		rd_kafka_event_t *ev;
 		const rd_kafka_DescribeConfigs_result_t *res;
 		const rd_kafka_ConfigResource_t **rs;
 		size_t		nrs;
 
-		rd_kafka_DescribeConfigs(rk, cr, (size_t) n, o, q);
-		ev = vt_wait_event(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, "DescribeConfigs");
-		if (rd_kafka_event_error(ev))
-			vt_fatal(1, "DescribeConfigs failed: %s", rd_kafka_event_error_string(ev));
+		/*
+		 * librdkafka sends DescribeConfigs to the broker the metadata names
+		 * controller; after a broker died that name can be stale for a
+		 * while: retry with short attempts until the deadline.
+		 */
+		for (;;)
+		{
+			o = vt_admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, 5000);
+			rd_kafka_DescribeConfigs(rk, cr, (size_t) n, o, q);
+			ev = vt_wait_event(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, "DescribeConfigs");
+			if (!rd_kafka_event_error(ev))
+				break;
+			if (time(NULL) >= vt_deadline || !run)
+				vt_fatal(1, "DescribeConfigs failed: %s", rd_kafka_event_error_string(ev));
+			if (vt_verbose)
+				fprintf(stderr, "voltpay-topics: DescribeConfigs: %s (retrying)\n",
+						rd_kafka_event_error_string(ev));
+			rd_kafka_event_destroy(ev);
+			rd_kafka_AdminOptions_destroy(o);
+			rd_kafka_metadata_destroy(vt_metadata(rk, "the cluster", 1));
+			usleep(500 * 1000);
+		}
 		res = rd_kafka_event_DescribeConfigs_result(ev);
 		rs = rd_kafka_DescribeConfigs_result_resources(res, &nrs);
 		for (size_t r = 0; r < nrs; r++)
@@ -535,7 +559,7 @@ vt_delete(rd_kafka_t *rk, const rd_kafka_metadata_t *md, const char *brokers)
 	if (n > 0)
 	{
 		rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-		rd_kafka_AdminOptions_t *o = vt_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS);
+		rd_kafka_AdminOptions_t *o = vt_admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, 0);
 		rd_kafka_event_t *ev;
 		const rd_kafka_topic_result_t **tr;
 		size_t		ntr;
@@ -632,6 +656,7 @@ vt_usage(FILE *fp)
 			"  --check                     create nothing; report missing topics too\n"
 			"  --delete                    delete the four topics\n"
 			"  --wait-brokers N            first wait until the cluster has N brokers (1)\n"
+			"  --wait-only                 only that wait: touch no topic\n"
 			"  --timeout SECONDS           for everything (30)\n"
 			"  -X key=value                librdkafka property (security.protocol, ...)\n"
 			"  -v, --verbose               librdkafka's log lines on stderr\n"
@@ -647,7 +672,7 @@ main(int argc, char **argv)
 	{
 		OPT_INPUT = 256, OPT_READ, OPT_EMAIL, OPT_DLQ, OPT_PARTITIONS, OPT_RF,
 		OPT_RETENTION, OPT_MINISR, OPT_CONFIG, OPT_CHECK, OPT_DELETE,
-		OPT_WAIT_BROKERS, OPT_TIMEOUT
+		OPT_WAIT_BROKERS, OPT_TIMEOUT, OPT_WAIT_ONLY
 	};
 	static const struct option longopts[] = {
 		{"brokers", required_argument, NULL, 'b'},
@@ -663,6 +688,7 @@ main(int argc, char **argv)
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"delete", no_argument, NULL, OPT_DELETE},
 		{"wait-brokers", required_argument, NULL, OPT_WAIT_BROKERS},
+		{"wait-only", no_argument, NULL, OPT_WAIT_ONLY},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -679,6 +705,7 @@ main(int argc, char **argv)
 	int			nextra = 0;
 	int			check = 0;
 	int			delete = 0;
+	int			wait_only = 0;
 	int			wait_brokers = 1;
 	long		timeout_s = 30;
 	char		errstr[512];
@@ -740,6 +767,9 @@ main(int argc, char **argv)
 			case OPT_DELETE:
 				delete = 1;
 				break;
+			case OPT_WAIT_ONLY:
+				wait_only = 1;
+				break;
 			case OPT_WAIT_BROKERS:
 				wait_brokers = (int) vt_parse_int("--wait-brokers", optarg, 1, 1000);
 				break;
@@ -774,8 +804,8 @@ main(int argc, char **argv)
 		vt_fatal(2, "unexpected argument \"%s\"", argv[optind]);
 	if (brokers == NULL)
 		vt_fatal(2, "--brokers is required");
-	if (check && delete)
-		vt_fatal(2, "--check and --delete exclude each other");
+	if (check + delete + wait_only > 1)
+		vt_fatal(2, "--check, --delete and --wait-only exclude each other");
 	for (i = 0; i < VT_NTOPICS; i++)
 		for (int j = 0; j < i; j++)
 			if (strcmp(vt_topics[i].name, vt_topics[j].name) == 0)
@@ -801,6 +831,14 @@ main(int argc, char **argv)
 
 	md = vt_metadata(rk, brokers, wait_brokers);
 	nbrokers = md->broker_cnt;
+
+	if (wait_only)
+	{
+		printf("voltpay-topics: %d broker%s\n", nbrokers, nbrokers == 1 ? "" : "s");
+		rd_kafka_metadata_destroy(md);
+		rd_kafka_destroy(rk);
+		return 0;
+	}
 
 	if (delete)
 	{

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Fetches the Apache Kafka broker that the kafka test suite runs: the jars
+# test/kafka/pom.xml lists (kafka_2.13 with its runtime dependencies, and
+# log4j2), copied by Maven into a cache folder, then prints that folder.
+#
+#   test/kafka/fetch.sh            fetch on first use; print the jar folder
+#   test/kafka/fetch.sh --check    print the jar folder, or fail if not fetched
+#
+# The cache is $VOLTPAY_CACHE/kafka (default ~/.cache/voltpay/kafka), one
+# subfolder per Kafka version and pom.xml content, so editing the pom
+# fetches again; a complete fetch is marked by the file "complete", and an
+# interrupted one leaves nothing behind.  When cached it runs no Maven and
+# takes milliseconds.  Maven's own repository (~/.m2) keeps the downloads,
+# so a new cache folder after a pom change costs seconds, not a download.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+pom=$here/pom.xml
+cache=${VOLTPAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/voltpay}/kafka
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
+sum=$(sha256sum "$pom" | cut -c1-12)
+dir=$cache/$version-$sum
+
+if [ -f "$dir/complete" ]; then
+	echo "$dir/libs"
+	exit 0
+fi
+if [ "${1:-}" = --check ]; then
+	echo "kafka: Apache Kafka $version is not fetched yet (run make deps or test/kafka/fetch.sh)" >&2
+	exit 1
+fi
+if ! command -v mvn >/dev/null; then
+	echo "kafka: Maven (mvn) is missing; install the Debian package maven (make deps does)" >&2
+	exit 1
+fi
+
+mkdir -p "$cache"
+tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+echo "kafka: fetching Apache Kafka $version with Maven into $dir (first use)" >&2
+start=$(date +%s)
+if ! mvn -B -ntp -f "$pom" dependency:copy-dependencies -DoutputDirectory="$tmp/libs" \
+	-Dmdep.useRepositoryLayout=false >"$tmp/mvn.log" 2>&1; then
+	grep -E 'ERROR|Could not' "$tmp/mvn.log" | head -n 20 >&2
+	echo "kafka: Maven could not fetch the Kafka jars (full log above; settings: ~/.m2/settings.xml)" >&2
+	exit 1
+fi
+for jar in "kafka_2.13-$version.jar" "kafka-clients-$version.jar" log4j-core-; do
+	if ! ls "$tmp/libs/$jar"* >/dev/null 2>&1; then
+		echo "kafka: Maven finished but $jar is not among the fetched jars" >&2
+		exit 1
+	fi
+done
+cp "$pom" "$tmp/pom.xml"
+touch "$tmp/complete"
+# Atomic: another fetch that finished first wins, and this copy is dropped.
+mv -T "$tmp" "$dir" 2>/dev/null || true
+trap - EXIT
+rm -rf "$tmp"
+# Older versions are dead weight (about 45 MB each).
+for old in "$cache"/*; do
+	[ "$old" = "$dir" ] || rm -rf "$old"
+done
+echo "kafka: $(ls "$dir/libs" | wc -l) jars, $(du -sh "$dir/libs" | cut -f1), in $(($(date +%s) - start)) s" >&2
+echo "$dir/libs"
