@@ -14,9 +14,10 @@
 #                the alerts and the dashboard name is exported; every
 #                dashboard query runs; the bridge is stopped while messages
 #                keep arriving and VoltpayConsumerLagHigh goes pending
-#   traceparent  (not in the default list, see below) a message with a W3C
-#                traceparent header and one without, end to end: events carry
-#                the trace on, logs carry trace_id and message_id
+#   traceparent  a message with a W3C traceparent header and one without,
+#                end to end (test/monitoring/traceparent.sh): events carry the
+#                trace on with new span ids or start a new one, and the
+#                bridge's log lines about each message carry its trace_id
 #
 #   test/suites/monitoring.sh [SCENARIO...]
 #
@@ -29,10 +30,7 @@ cd "$(dirname "$0")/../.."
 . test/bridge/lib.sh
 . test/monitoring/lib.sh
 
-# traceparent runs only when named (or VM_TRACEPARENT=1) until the bridge
-# carries the header through (docs/monitoring.md, "Trace context").
-ALL_SCENARIOS=(rules exporter e2e)
-[ -n "${VM_TRACEPARENT:-}" ] && ALL_SCENARIOS+=(traceparent)
+ALL_SCENARIOS=(rules exporter e2e traceparent)
 
 VM_WORK=$(mktemp -d /tmp/voltpay-monitoring-test.XXXXXX)
 VB_WORK=$VM_WORK
