@@ -4,6 +4,8 @@
 #
 #   message A carries  traceparent: 00-<trace A>-<span>-01
 #   message B carries  no traceparent
+#   message C carries  traceparent: 00-<trace C>-<span>-01 and is invalid
+#                      (bad IBAN): rejected, its dead letter continues trace C
 #
 # Expected, on the read and e-mail events of each (voltpay-topic-dump):
 #   A's events: a traceparent of trace A with a new span id (not A's own,
@@ -31,6 +33,9 @@ TRACE_A=4bf92f3577b34da6a3ce929d0e0e4736
 SPAN_A=00f067aa0ba902b7
 MSG_A=5d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e01
 MSG_B=5d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e02
+MSG_C=5d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e03
+TRACE_C=0af7651916cd43dd8448eb211c80319c
+SPAN_C=b7ad6b7169203331
 
 payload() {	# payload MESSAGE_ID PAYMENT_ID ACCOUNT
 	printf '{"message_id":"%s","payment_id":"%s","account_id":"%s","amount":"12.50","currency":"EUR","debtor":{"name":"Ann Smith","iban":"DE89370400440532013000"},"creditor":{"name":"Bob Jones","iban":"GB82WEST12345698765432"},"customer_email":"ann@example.com","created_at":"2026-11-24T10:00:00Z"}' "$@"
@@ -48,33 +53,39 @@ bridge/voltpay-produce-one -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -k ACC-T1 \
 bridge/voltpay-produce-one -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -k ACC-T2 \
 	-v "$(payload "$MSG_B" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e02 ACC-T2)" >>"$VB_DIR/scenario.log" ||
 	die "could not produce message B"
+bridge/voltpay-produce-one -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -k ACC-T3 \
+	-H "traceparent=00-$TRACE_C-$SPAN_C-01" \
+	-v "$(payload "$MSG_C" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e03 ACC-T3 | sed 's/DE89370400440532013000/DE00370400440532013000/')" \
+	>>"$VB_DIR/scenario.log" || die "could not produce message C"
 
 for _ in $(seq 60); do
-	n=$(vb_psql -d "$VB_DBNAME" -c "SELECT (SELECT count(*) FROM voltpay.payment WHERE message_id IN ('$MSG_A', '$MSG_B')) * 10 + (SELECT count(*) FROM voltpay.outbox)")
-	[ "$n" = 20 ] && break
+	n=$(vb_psql -d "$VB_DBNAME" -c "SELECT (SELECT count(*) FROM voltpay.rejected_message WHERE message_id = '$MSG_C') * 100 + (SELECT count(*) FROM voltpay.payment WHERE message_id IN ('$MSG_A', '$MSG_B')) * 10 + (SELECT count(*) FROM voltpay.outbox)")
+	[ "$n" = 120 ] && break
 	sleep 0.5
 done
-[ "$n" = 20 ] || die "the two payments were not applied and published within 30 s (state $n)"
+[ "$n" = 120 ] || die "the payments were not applied, rejected and published within 30 s (state $n)"
 
-"$VB_BIN/voltpay-topic-dump" -b "$VB_BROKERS" -t "$VB_READ_TOPIC,$VB_EMAIL_TOPIC" \
+"$VB_BIN/voltpay-topic-dump" -b "$VB_BROKERS" -t "$VB_READ_TOPIC,$VB_EMAIL_TOPIC,$VB_DLQ_TOPIC" \
 	-o "$VB_DIR/events.jsonl" --timeout 30 2>>"$VB_DIR/scenario.log" || die "topic dump failed"
 
-/usr/bin/python3 - "$VB_DIR/events.jsonl" "$VB_DIR/bridge-1.log" "$MSG_A" "$MSG_B" "$TRACE_A" "$SPAN_A" <<-'EOF'
+/usr/bin/python3 - "$VB_DIR/events.jsonl" "$VB_DIR/bridge-1.log" "$MSG_A" "$MSG_B" "$TRACE_A" "$SPAN_A" \
+	"$MSG_C" "$TRACE_C" "$SPAN_C" <<-'EOF'
 	import json, re, sys
-	events_path, log_path, msg_a, msg_b, trace_a, span_a = sys.argv[1:]
+	events_path, log_path, msg_a, msg_b, trace_a, span_a, msg_c, trace_c, span_c = sys.argv[1:]
 	TP = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 	fails = []
-	events = {msg_a: [], msg_b: []}
+	events = {msg_a: [], msg_b: [], msg_c: []}
 	for line in open(events_path):
 	    e = json.loads(line)
 	    mid = e.get("headers", {}).get("message_id")
 	    if mid in events:
 	        events[mid].append(e)
 	traces = {}
-	for mid, name in ((msg_a, "A"), (msg_b, "B")):
+	for mid, name in ((msg_a, "A"), (msg_b, "B"), (msg_c, "C")):
 	    evs = events[mid]
-	    if len(evs) != 2:
-	        fails.append("message %s: %d events on the read and e-mail topics, expected 2" % (name, len(evs)))
+	    want = 1 if name == "C" else 2
+	    if len(evs) != want:
+	        fails.append("message %s: %d events on the read, e-mail and dead-letter topics, expected %d" % (name, len(evs), want))
 	    seen = set()
 	    for e in evs:
 	        tp = e.get("headers", {}).get("traceparent")
@@ -86,13 +97,14 @@ done
 	        seen.add(trace)
 	        if trace == "0" * 32 or span == "0" * 16:
 	            fails.append("message %s: all-zero trace or span id in %s" % (name, tp))
-	        if name == "A":
-	            if trace != trace_a:
-	                fails.append("message A: %s event has trace %s, expected the input's %s" % (e["topic"], trace, trace_a))
-	            if span == span_a:
-	                fails.append("message A: %s event reuses the input's span id %s (expected a new span)" % (e["topic"], span))
+	        if name in ("A", "C"):
+	            t_in, s_in = (trace_a, span_a) if name == "A" else (trace_c, span_c)
+	            if trace != t_in:
+	                fails.append("message %s: %s event has trace %s, expected the input's %s" % (name, e["topic"], trace, t_in))
+	            if span == s_in:
+	                fails.append("message %s: %s event reuses the input's span id %s (expected a new span)" % (name, e["topic"], span))
 	            if flags != "01":
-	                fails.append("message A: %s event has flags %s, the input's were 01" % (e["topic"], flags))
+	                fails.append("message %s: %s event has flags %s, the input's were 01" % (name, e["topic"], flags))
 	        elif trace == trace_a:
 	            fails.append("message B: its event continues message A's trace")
 	    if len(seen) > 1:
@@ -100,7 +112,7 @@ done
 	    if seen:
 	        traces[mid] = seen.pop()
 	# Logs: every line about a message carries its trace id.
-	about = {msg_a: 0, msg_b: 0}
+	about = {msg_a: 0, msg_b: 0, msg_c: 0}
 	without = 0
 	for line in open(log_path):
 	    if not line.startswith("{"):
@@ -123,7 +135,7 @@ done
 	for f in fails:
 	    print("traceparent: FAIL " + f)
 	if not fails:
-	    print("traceparent: ok (trace A %s continued with new spans; B got trace %s; %d+%d log lines with trace_id)"
-	          % (trace_a, traces.get(msg_b), about[msg_a], about[msg_b]))
+	    print("traceparent: ok (trace A %s continued with new spans; B got trace %s; C's dead letter in trace %s; %d+%d+%d log lines with trace_id)"
+	          % (trace_a, traces.get(msg_b), traces.get(msg_c), about[msg_a], about[msg_b], about[msg_c]))
 	sys.exit(1 if fails else 0)
 EOF
