@@ -221,6 +221,7 @@ vk_cluster_start() {
 		[ -d "$VK_DIR" ] && vk__kill_all "$VK_DIR" KILL
 	) </dev/null >/dev/null 2>&1 &
 	VK_WATCHDOG=$!
+	disown "$VK_WATCHDOG"
 
 	read -r -a ports <<<"$(vk__ports $((2 * n)))"
 	VK_BPORT=() VK_CPORT=()
