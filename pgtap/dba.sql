@@ -1,6 +1,6 @@
 -- Outbox functions for the bridge, and the DBA repair functions.
 BEGIN;
-SELECT plan(25);
+SELECT plan(27);
 
 CREATE FUNCTION pg_temp.msg(o jsonb DEFAULT '{}') RETURNS bytea LANGUAGE sql AS $$
 	SELECT convert_to((jsonb_build_object(
@@ -80,6 +80,12 @@ SELECT is(voltpay.quarantine_message('acc-9', 'poison'::bytea, 'in', 7, 41, now(
 		  'and stores it once');
 SELECT results_eq($$SELECT reason, sqlstate, detail FROM voltpay.rejected_messages WHERE partition = 7$$,
 				  $$VALUES ('apply_error', 'XX000', 'boom')$$, 'with its SQLSTATE and error');
+SELECT is(voltpay.quarantine_message('acc-9', 'poison2'::bytea, 'in', 7, 42, now(), 'XX000', 'boom',
+		  '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'), true, 'a poison message with a traceparent');
+SELECT ok((SELECT headers->>'traceparent' ~ '^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$'
+			   AND headers->>'traceparent' <> '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+			FROM voltpay.outbox WHERE headers->>'voltpay-source' = 'in:7:42'),
+		  'its dead letter continues the trace with a new span');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -8,7 +8,8 @@ CREATE FUNCTION @extschema@.quarantine_message(
 	"offset"	bigint,
 	"timestamp"	timestamptz,
 	sqlstate	text,
-	error		text)
+	error		text,
+	traceparent	text	DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -16,7 +17,19 @@ AS $$
 DECLARE
 	v_id	bigint;
 	v_msgid	uuid;
+	v_span	text := left(replace(gen_random_uuid()::text, '-', ''), 16);
+	v_tp	text;
 BEGIN
+	-- The dead letter continues the message's trace (W3C traceparent) with a
+	-- new span, or starts a trace, as apply_payment_batch() does.
+	IF traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
+	   AND left(traceparent, 2) <> 'ff'
+	   AND substr(traceparent, 4, 32) <> repeat('0', 32)
+	   AND substr(traceparent, 37, 16) <> repeat('0', 16) THEN
+		v_tp := '00-' || substr(traceparent, 4, 32) || '-' || v_span || '-' || right(traceparent, 2);
+	ELSE
+		v_tp := '00-' || replace(gen_random_uuid()::text, '-', '') || '-' || v_span || '-01';
+	END IF;
 	SELECT v.message_id INTO v_msgid FROM @extschema@.validate_message(payload, key) AS v;
 	INSERT INTO @extschema@.rejected_message
 		(message_id, reason, detail, sqlstate, record_key, payload,
@@ -33,7 +46,8 @@ BEGIN
 					'voltpay-reason', 'apply_error',
 					'voltpay-detail', COALESCE(error, ''),
 					'voltpay-sqlstate', COALESCE(sqlstate, ''),
-					'voltpay-source', pg_catalog.concat_ws(':', topic, partition, "offset"))
+					'voltpay-source', pg_catalog.concat_ws(':', topic, partition, "offset"),
+					'traceparent', v_tp)
 				|| CASE WHEN v_msgid IS NULL THEN '{}'::jsonb
 						ELSE pg_catalog.jsonb_build_object('message_id', v_msgid::text) END,
 				v_msgid, partition);
@@ -49,7 +63,7 @@ BEGIN
 	RETURN v_id IS NOT NULL;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.quarantine_message(text, bytea, text, integer, bigint, timestamptz, text, text) IS
+COMMENT ON FUNCTION @extschema@.quarantine_message(text, bytea, text, integer, bigint, timestamptz, text, text, text) IS
 	'Quarantines a message whose apply raised an error (reason apply_error), with its SQLSTATE, and moves the partition past it; false when already quarantined.';
 
 CREATE FUNCTION @extschema@.reprocess_rejected(rejection_id bigint)

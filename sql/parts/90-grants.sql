@@ -8,7 +8,7 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@.outbox_fetch(integer, integer[]),
 	@extschema@.outbox_ack(bigint[]),
 	@extschema@.partition_positions(text),
-	@extschema@.quarantine_message(text, bytea, text, integer, bigint, timestamptz, text, text)
+	@extschema@.quarantine_message(text, bytea, text, integer, bigint, timestamptz, text, text, text)
 TO voltpay_writer, voltpay_dba;
 
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA @extschema@ TO voltpay_dba;
