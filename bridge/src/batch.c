@@ -444,12 +444,20 @@ batch_process_next(void)
 	}
 	memcpy(cons_cur.m, cons_next.m, sizeof(ConsMsg) * (size_t) k);
 	cons_cur.n = k;
+	cons_cur.bytes = 0;
+	for (int i = 0; i < k; i++)
+	{
+		size_t		b = cons_cur.m[i].rkm->len + cons_cur.m[i].rkm->key_len;
+
+		cons_cur.bytes += b;
+		cons_next.bytes -= b;
+	}
 	cons_cur.first_ms = cons_next.first_ms;
 	memmove(cons_next.m, cons_next.m + k, sizeof(ConsMsg) * (size_t) (cons_next.n - k));
 	cons_next.n -= k;
 	if (cons_next.n > 0)
 		cons_next.first_ms = vb_now_ms();
-	if (cons_next.n < vb_conf.batch_size)
+	if (!cons_next_full())
 		vb_consumer_pause(VB_PAUSE_FULL, false);
 	if (cons_consumed)
 	{

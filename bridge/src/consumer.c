@@ -177,6 +177,18 @@ cons_batch_push(ConsBatch *b, rd_kafka_message_t *rkm)
 	b->m[b->n].rkm = rkm;
 	b->m[b->n].revoked = false;
 	b->n++;
+	b->bytes += rkm->len + rkm->key_len;
+}
+
+/*
+ * cons_next_full
+ *	  `next` holds as much as it may run ahead (see consumer_int.h).
+ */
+bool
+cons_next_full(void)
+{
+	return cons_next.n >= CONS_AHEAD_BATCHES * vb_conf.batch_size ||
+		cons_next.bytes >= CONS_AHEAD_BYTES;
 }
 
 void
@@ -185,6 +197,7 @@ cons_batch_clear(ConsBatch *b)
 	for (int i = 0; i < b->n; i++)
 		rd_kafka_message_destroy(b->m[i].rkm);
 	b->n = 0;
+	b->bytes = 0;
 }
 
 /*
@@ -261,7 +274,7 @@ vb_consumer_keepalive(int timeout_ms)
 		while ((m = rd_kafka_consumer_poll(cons_rk, 0)) != NULL)
 			cons_take(m);
 	}
-	if (cons_next.n >= vb_conf.batch_size)
+	if (cons_next_full())
 		vb_consumer_pause(VB_PAUSE_FULL, true);
 	vb_metric_tick();
 	vb_metric_ready(vb_db_is_connected(), cons_joined, vb_consumer_count());
@@ -356,6 +369,7 @@ cons_revoke(const rd_kafka_topic_partition_list_t *parts)
 
 		if (!p->assigned)
 		{
+			cons_next.bytes -= cons_next.m[i].rkm->len + cons_next.m[i].rkm->key_len;
 			rd_kafka_message_destroy(cons_next.m[i].rkm);
 			dropped++;
 		}

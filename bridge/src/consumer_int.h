@@ -23,7 +23,19 @@ typedef struct ConsBatch
 	int			n;
 	int			cap;
 	int64_t		first_ms;		/* when its first message arrived */
+	size_t		bytes;			/* keys and values held */
 } ConsBatch;
+
+/*
+ * `next` may run ahead of --batch-size while the main loop waits (for
+ * delivery reports, say), up to this many batches or bytes; then the
+ * partitions are paused.  Pausing purges librdkafka's prefetched messages,
+ * so pausing at once would make every batch wait for a new fetch.
+ */
+#define CONS_AHEAD_BATCHES	4
+#define CONS_AHEAD_BYTES	(64 * 1024 * 1024)
+
+extern bool cons_next_full(void);
 
 typedef struct ConsPart
 {
