@@ -465,12 +465,28 @@ vt_compare(rd_kafka_t *rk, const rd_kafka_metadata_t *md, int partitions, int rf
 			rd_kafka_DescribeConfigs(rk, cr, (size_t) n, o, q);
 			ev = vt_wait_event(q, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, "DescribeConfigs");
 			if (!rd_kafka_event_error(ev))
-				break;
-			if (time(NULL) >= vt_deadline || !run)
+			{
+				/*
+				 * A broker that has not yet seen a new topic's metadata
+				 * answers UNKNOWN_TOPIC_OR_PART: ask again.
+				 */
+				int			unknown = 0;
+
+				rs = rd_kafka_DescribeConfigs_result_resources(
+															   rd_kafka_event_DescribeConfigs_result(ev), &nrs);
+				for (size_t r = 0; r < nrs; r++)
+					if (rd_kafka_ConfigResource_error(rs[r]) ==
+						RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+						unknown = 1;
+				if (!unknown || time(NULL) >= vt_deadline || !run)
+					break;
+			}
+			else if (time(NULL) >= vt_deadline || !run)
 				vt_fatal(1, "DescribeConfigs failed: %s", rd_kafka_event_error_string(ev));
 			if (vt_verbose)
 				fprintf(stderr, "voltpay-topics: DescribeConfigs: %s (retrying)\n",
-						rd_kafka_event_error_string(ev));
+						rd_kafka_event_error(ev) ? rd_kafka_event_error_string(ev) :
+						"a topic is not known yet");
 			rd_kafka_event_destroy(ev);
 			rd_kafka_AdminOptions_destroy(o);
 			rd_kafka_metadata_destroy(vt_metadata(rk, "the cluster", 1));

@@ -141,9 +141,10 @@ vk__why() {
 	} | cut -c1-300 | sed "s/^/    node $1: /"
 }
 
-# vk__wait_up COUNT TIMEOUT: until COUNT brokers answer in the metadata.
+# vk__wait_up COUNT TIMEOUT [BOOTSTRAP]: until the metadata (from
+# BOOTSTRAP, default every node) lists COUNT brokers.
 vk__wait_up() {
-	local want=$1 timeout=$2 i out
+	local want=$1 timeout=$2 boot=${3:-$VK_BROKERS} i out
 	local deadline=$(($(date +%s) + timeout))
 	while :; do
 		for i in $(seq "$VK_NODES"); do
@@ -153,7 +154,7 @@ vk__wait_up() {
 				return 1
 			fi
 		done
-		if out=$("$VK_TOPICS_BIN" -b "$VK_BROKERS" --wait-only --wait-brokers "$want" --timeout 5 2>&1); then
+		if out=$("$VK_TOPICS_BIN" -b "$boot" --wait-only --wait-brokers "$want" --timeout 5 2>&1); then
 			return 0
 		fi
 		if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -281,7 +282,9 @@ vk_broker_kill() {
 }
 
 # vk_broker_restart NODE [TIMEOUT]: starts a stopped node and waits until
-# the cluster lists all its brokers again.
+# that node itself answers with all the cluster's brokers (asking another
+# node could answer at once: the controller fences a dead broker only
+# after broker.session.timeout.ms, 9 s).
 vk_broker_restart() {
 	local node=$1 timeout=${2:-$VK_START_TIMEOUT}
 	if vk_broker_alive "$node"; then
@@ -290,7 +293,7 @@ vk_broker_restart() {
 	fi
 	touch "$VK_DIR/node-$node/expected"
 	vk__launch "$node"
-	vk__wait_up "$VK_NODES" "$timeout"
+	vk__wait_up "$VK_NODES" "$timeout" "127.0.0.1:${VK_BPORT[$node]}"
 }
 
 # vk_cluster_stop [keep]: kills every node (SIGKILL: a test cluster's data
