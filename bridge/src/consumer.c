@@ -472,8 +472,11 @@ cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 		case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
 			if (rd_kafka_assignment_lost(rk))
+			{
 				vb_warn("partitions lost (session timed out?): [%s]; their unapplied messages are dropped",
 						list);
+				cons_joined = false;	/* until the group assigns again */
+			}
 			cons_revoke(parts);
 			if (cooperative)
 				error = rd_kafka_incremental_unassign(rk, parts);
