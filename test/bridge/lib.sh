@@ -28,7 +28,9 @@ VB_READ_TOPIC=payment_read_topic
 VB_EMAIL_TOPIC=payment_email
 VB_DLQ_TOPIC=payment_writer_dlq
 VB_PARTITIONS=${VB_PARTITIONS:-100}
-VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)}
+# Parent of the scenario directories; vb_scenario_begin makes a temporary
+# one when the caller set none.
+VB_WORK=${VB_WORK:-}
 # Consumers against the mock cluster need a short session timeout, or each
 # rebalance waits for the default 45 s.
 VB_BRIDGE_OPTS=(-X consumer.session.timeout.ms=6000 -X consumer.heartbeat.interval.ms=500
@@ -46,6 +48,7 @@ vb_psql() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 vb_scenario_begin() {
 	VB_NAME=$1
+	[ -n "$VB_WORK" ] || VB_WORK=$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)
 	VB_DIR=$VB_WORK/$VB_NAME
 	rm -rf "$VB_DIR"
 	mkdir -p "$VB_DIR"

@@ -16,6 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 . test/lib/pgcluster.sh
+VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)}
 . test/bridge/lib.sh
 
 ALL_SCENARIOS=(happy_path duplicates poison sigterm_drain bad_config sigkill
