@@ -219,7 +219,11 @@ vk_cluster_start() {
 	(
 		trap '' INT TERM HUP
 		while kill -0 "$owner" 2>/dev/null && [ -d "$VK_DIR" ]; do sleep 1; done
-		[ -d "$VK_DIR" ] && vk__kill_all "$VK_DIR" KILL
+		if [ -d "$VK_DIR" ]; then
+			vk__kill_all "$VK_DIR" KILL
+			sleep 2
+			[ -n "${VK_KEEP:-}" ] || rm -rf "$VK_DIR"
+		fi
 	) </dev/null >/dev/null 2>&1 &
 	VK_WATCHDOG=$!
 	disown "$VK_WATCHDOG"
@@ -315,7 +319,11 @@ vk_cluster_stop() {
 		# Let the watchdog go.
 		[ -n "${VK_WATCHDOG:-}" ] && kill -KILL "$VK_WATCHDOG" 2>/dev/null
 	else
-		rm -rf "$VK_DIR"
+		# A JVM that was slow to die may still have created files.
+		for i in 1 2 3; do
+			rm -rf "$VK_DIR" 2>/dev/null && [ ! -e "$VK_DIR" ] && break
+			sleep 1
+		done
 	fi
 	VK_DIR=
 	return 0

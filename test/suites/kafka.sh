@@ -52,6 +52,12 @@ fail() {
 	return 1
 }
 
+# note TEXT: shown on the scenario's "ok" line (what the fault was).
+note() {
+	echo "$*" >>"$VB_DIR/note.txt"
+	vb_log "$*"
+}
+
 # use_topics: this scenario's topic and group names (fresh per scenario,
 # on a broker shared by several scenarios), created with the production
 # settings by voltpay-topics.
@@ -201,7 +207,7 @@ scenario_sigkill() {
 		kills=$((kills + 1))
 		start_bridge 1 || return 1
 	done
-	vb_log "$kills kills"
+	note "$kills SIGKILLs"
 	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
 	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
 	stop_bridge 1 || return 1
@@ -223,7 +229,7 @@ scenario_pg_restart() {
 	sleep 4
 	vp_as_pg "$VP_PGBIN/pg_ctl" -D "$VP_PGDATA" -l "$VP_PGDIR/server.log" -w -t 60 start >/dev/null ||
 		fail "PostgreSQL did not start again" || return 1
-	vb_log "pg: up again"
+	note "PostgreSQL crashed twice"
 	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
 	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
 	alive 1 || return 1
@@ -292,6 +298,7 @@ scenario_transactions() {
 		[ -s "$m" ] || fail "$(basename "$m") is empty: no transaction was aborted" || return 1
 	done
 	grep -q '"outcome":"open"' "$VB_DIR/aborted-B.jsonl" || fail "no open transaction recorded" || return 1
+	note "$(cat "${VK_ABORTED[@]}" | wc -l) aborted ($(grep -c '"outcome":"open"' "$VB_DIR/aborted-B.jsonl") left open, then fenced)"
 	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
 	stop_bridge 1 || return 1
 	check
@@ -309,7 +316,7 @@ scenario_transactions() {
 # applied twice, every event published.  The scenario log records how
 # many outbox events waited during the outage.
 scenario_broker_failure() {
-	local victim t_end n max=0
+	local victim t_kill t_end n max=0
 	use_topics || return 1
 	expect_topics 0 "$VB_READ_TOPIC: exists with these settings \(read topic: 100 partitions, replication factor 2, .*min.insync.replicas=2\)" \
 		"${VK_TOPIC_ARGS[@]}" --check || return 1
@@ -322,13 +329,14 @@ scenario_broker_failure() {
 	victim=$((1 + RANDOM % 3))
 	vb_log "kafka: kill -KILL node $victim"
 	vk_broker_kill "$victim" KILL || fail "node $victim did not die" || return 1
-	t_end=$(($(date +%s) + 10 + RANDOM % 5))
+	t_kill=$(date +%s)
+	t_end=$((t_kill + 10 + RANDOM % 5))
 	while [ "$(date +%s)" -lt "$t_end" ]; do
 		n=$(vb_psql -d "$VB_DBNAME" -c "SELECT count(*) FROM voltpay.outbox" 2>/dev/null)
 		[ -n "$n" ] && [ "$n" -gt "$max" ] && max=$n
 		sleep 1
 	done
-	vb_log "kafka: node $victim down; outbox events waiting during the outage: up to $max"
+	note "node $victim down $((t_end - t_kill)) s, up to $max outbox events waited"
 	alive 1 || return 1
 	vk_broker_restart "$victim" 90 2>>"$VB_DIR/scenario.log" || fail "node $victim did not come back" || return 1
 	vb_log "kafka: node $victim back"
@@ -352,6 +360,7 @@ scenario_two_bridges() {
 	vb_bridge_wait_assigned 1 40 || fail "bridge 1 lost every partition" || return 1
 	vb_log "assigned: bridge 1 $(vb_bridge_metric 1 voltpay_bridge_assigned_partitions), bridge 2 $(vb_bridge_metric 2 voltpay_bridge_assigned_partitions)"
 	rand_sleep 500 2000
+	note "bridge 2 SIGKILLed owning $(vb_bridge_metric 2 voltpay_bridge_assigned_partitions) partitions"
 	vb_bridge_signal 2 KILL
 	vb_bridge_wait 2 10
 	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
@@ -377,8 +386,9 @@ run_scenario() {
 	rc=$?
 	local dir=$VB_WORK/$name secs=$(($(date +%s) - start))
 	if [ $rc = 0 ]; then
-		printf 'ok   %-15s %3ds  %s\n' "$name" "$secs" \
-			"$(grep -m1 '^checker: expected\|^checker: voltpay-topics' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //')"
+		printf 'ok   %-15s %3ds  %s%s\n' "$name" "$secs" \
+			"$(grep -m1 '^checker: expected\|^checker: voltpay-topics' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //')" \
+			"$([ -f "$dir/note.txt" ] && paste -sd ';' "$dir/note.txt" | sed 's/;/; /g; s/^/; /')"
 		passed=$((passed + 1))
 		# Free the broker: this scenario's topics are no longer needed.
 		vk_topics --input-topic "payment_writer_topic_$name" --read-topic "payment_read_topic_$name" \
@@ -400,7 +410,12 @@ run_scenario() {
 		}
 	fi
 	if [ -n "${VK_REPORT:-}" ] && [ -f "$dir/checker.out" ]; then
-		{ echo "### $name ($secs s, seed $VK_SEED)"; cat "$dir/checker.out"; echo; } >>"$VK_REPORT"
+		{
+			echo "### $name ($secs s, seed $VK_SEED)"
+			[ -f "$dir/note.txt" ] && sed 's/^/fault: /' "$dir/note.txt"
+			cat "$dir/checker.out"
+			echo
+		} >>"$VK_REPORT"
 	fi
 }
 
