@@ -924,8 +924,16 @@ main(int argc, char **argv)
 		goto done;
 	}
 
-	if (tx_check(rd_kafka_init_transactions(rk, TX_TIMEOUT_MS), "init_transactions"))
-		tx_fatal(1, "could not initialise transactions");
+	for (int tries = 1;; tries++)
+	{
+		int			r = tx_check(rd_kafka_init_transactions(rk, TX_TIMEOUT_MS),
+								 "init_transactions");
+
+		if (r == 0)
+			break;
+		if (r != 2 || tries == 3 || !run)
+			tx_fatal(1, "could not initialise transactions");
+	}
 	open_start = !leave_open ? nmsg : nmsg > txn_size ? nmsg - txn_size : 0;
 
 	while (next < nmsg && run)
