@@ -200,7 +200,7 @@ extern void vb_db_shutdown(void);
 extern VbDbStatus vb_db_apply(rd_kafka_message_t **msgs, int n,
 							  const char *topic, VbApplyRowFn fn, void *arg,
 							  VbDbError *err);
-extern VbDbStatus vb_db_quarantine(const rd_kafka_message_t *m,
+extern VbDbStatus vb_db_quarantine(rd_kafka_message_t *m,
 								   const char *topic, bool with_key,
 								   const char *sqlstate, const char *error,
 								   bool *stored, VbDbError *err);

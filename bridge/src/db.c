@@ -48,7 +48,7 @@ typedef struct DbStmt
 	const char *name;
 	const char *sql;
 	int			nparams;
-	Oid			types[8];
+	Oid			types[9];
 } DbStmt;
 
 enum
@@ -69,8 +69,8 @@ static const DbStmt db_stmts[STMT__N] = {
 		7, {OID_TEXT_ARR, OID_BYTEA_ARR, OID_TEXT, OID_INT4_ARR, OID_INT8_ARR, OID_TSTZ_ARR,
 	OID_TEXT_ARR}},
 	{"vb_quarantine",
-		"SELECT voltpay.quarantine_message($1, $2, $3, $4, $5, $6, $7, $8)",
-	8, {OID_TEXT, OID_BYTEA, OID_TEXT, OID_INT4, OID_INT8, OID_TSTZ, OID_TEXT, OID_TEXT}},
+		"SELECT voltpay.quarantine_message($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	9, {OID_TEXT, OID_BYTEA, OID_TEXT, OID_INT4, OID_INT8, OID_TSTZ, OID_TEXT, OID_TEXT, OID_TEXT}},
 	{"vb_positions",
 		"SELECT p.partition, p.next_offset FROM voltpay.partition_positions($1) AS p",
 	1, {OID_TEXT}},
@@ -537,18 +537,21 @@ vb_db_apply(rd_kafka_message_t **msgs, int n, const char *topic,
 
 /*
  * vb_db_quarantine
- *	  quarantine_message() for one message in its own transaction; the
- *	  record key is sent only when with_key.  *stored is false when the
- *	  message was already quarantined.
+ *	  quarantine_message() for one message in its own transaction, with its
+ *	  traceparent header (the dead letter continues the trace); the record
+ *	  key is sent only when with_key.  *stored is false when the message was
+ *	  already quarantined.
  */
 VbDbStatus
-vb_db_quarantine(const rd_kafka_message_t *m, const char *topic, bool with_key,
+vb_db_quarantine(rd_kafka_message_t *m, const char *topic, bool with_key,
 				 const char *sqlstate, const char *error, bool *stored,
 				 VbDbError *err)
 {
-	const char *values[8];
-	int			lengths[8];
-	int			formats[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+	const char *values[9];
+	int			lengths[9];
+	int			formats[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+	size_t		tplen = 0;
+	const char *tp = db_traceparent(m, &tplen);
 	int32_t		part = (int32_t) htonl((uint32_t) m->partition);
 	DbBuf		off = {0},
 				ts = {0};
@@ -578,12 +581,14 @@ vb_db_quarantine(const rd_kafka_message_t *m, const char *topic, bool with_key,
 	lengths[6] = values[6] ? (int) strlen(sqlstate) : 0;
 	values[7] = error;
 	lengths[7] = error ? (int) strlen(error) : 0;
+	values[8] = tp;
+	lengths[8] = (int) tplen;
 
 	if (db_command("BEGIN", err) != VB_DB_OK)
 		st = err->status;
 	else
 	{
-		res = PQexecPrepared(db_conn, "vb_quarantine", 8, values, lengths, formats, 1);
+		res = PQexecPrepared(db_conn, "vb_quarantine", 9, values, lengths, formats, 1);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 			st = db_fail(res, "quarantine_message", err);
 		else
