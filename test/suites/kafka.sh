@@ -245,7 +245,8 @@ scenario_pg_restart() {
 # transactional.id over (which fences B and makes the broker abort the
 # open transaction), D sends without transactions.  Aborted messages, and
 # those of the open transaction, must never be applied, rejected or
-# published; committed ones exactly once.
+# published; committed ones exactly once.  Then the checker's self-test
+# (test/kafka/checker_selftest.py) runs on this scenario's files.
 scenario_transactions() {
 	local src=$VB_DIR/source.jsonl m p txp
 	VK_ABORTED=()
@@ -301,7 +302,12 @@ scenario_transactions() {
 	note "$(cat "${VK_ABORTED[@]}" | wc -l) aborted ($(grep -c '"outcome":"open"' "$VB_DIR/aborted-B.jsonl") left open, then fenced)"
 	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
 	stop_bridge 1 || return 1
-	check
+	check || return 1
+	# The checker must fail when it should: one fault at a time injected
+	# into copies of these files (test/kafka/checker_selftest.py).
+	python3 test/kafka/checker_selftest.py "$VB_DIR" >"$VB_DIR/selftest.out" 2>&1 ||
+		fail "checker self-test: $(grep -m1 'FAIL' "$VB_DIR/selftest.out")" || return 1
+	note "checker self-test: $(grep -c '^selftest: ok' "$VB_DIR/selftest.out") cases as expected"
 }
 
 # ---------------------------------------------------------------------------
