@@ -99,7 +99,7 @@ static char *sweep_database = NULL;
 static int	sweep_retention = 7 * 24 * 60;	/* minutes */
 static int	sweep_interval = 60 * 60;	/* seconds, 0 = disabled */
 static int	sweep_batch_size = 10000;
-static int	sweep_step_delay = 10;	/* milliseconds */
+static int	sweep_step_delay = 100;	/* milliseconds */
 static int	sweep_lock_timeout = 5000;	/* milliseconds, 0 = wait */
 
 /* One run of the sweep, as recorded in voltpay.sweep_state. */
@@ -203,7 +203,7 @@ vp_sweeper_init(void)
 							gettext_noop("Pause of the sweeper between two of its transactions."),
 							NULL,
 							&sweep_step_delay,
-							10,
+							100,
 							0,
 							60 * 1000,
 							PGC_SIGHUP,
@@ -447,7 +447,8 @@ sweep_commit(void)
 /*
  * sweep_missing_recheck_ms
  *	  How long the worker waits before looking again for a missing
- *	  extension: the interval, or less.
+ *	  extension: the interval, or less.  Only used while the interval is
+ *	  not 0.
  */
 static int64
 sweep_missing_recheck_ms(void)
@@ -470,8 +471,8 @@ sweep_extension_ready(void)
 			ereport(LOG,
 					(errmsg("voltpay sweeper: extension \"voltpay\" is not installed in database \"%s\"",
 							sweep_database),
-					 errdetail("The sweeper checks again every %d s.",
-							   (int) (sweep_missing_recheck_ms() / 1000)),
+					 errdetail("The sweeper looks for it again every voltpay.sweep_interval, at most %d s apart.",
+							   SWEEP_MISSING_RECHECK_MS / 1000),
 					 errhint("Run CREATE EXTENSION voltpay in database \"%s\", or set voltpay.database.",
 							 sweep_database)));
 		sweep_missing_logged = true;
@@ -689,8 +690,8 @@ vp_sweeper_main(Datum main_arg)
 			(errmsg("voltpay sweeper started in database \"%s\"",
 					sweep_database)));
 
-	/* Sweep at once. */
-	sweep_next_run = GetCurrentTimestamp();
+	/* Sweep at once, unless disabled. */
+	sweep_next_run = sweep_interval > 0 ? GetCurrentTimestamp() : 0;
 
 	for (;;)
 	{
@@ -735,9 +736,11 @@ vp_sweeper_main(Datum main_arg)
 			}
 			PG_END_TRY();
 
-			if (!done)
+			if (!done && sweep_interval > 0)
 				sweep_next_run = TimestampTzPlusMilliseconds(now,
 															 sweep_missing_recheck_ms());
+			else if (!done)
+				sweep_next_run = 0;
 			continue;
 		}
 

@@ -17,6 +17,7 @@ $node->append_conf(
 shared_preload_libraries = 'voltpay'
 voltpay.sweep_interval = '1s'
 voltpay.sweep_lock_timeout = '500ms'
+voltpay.sweep_step_delay = '10ms'
 timezone = 'UTC'
 log_statement = none
 });
