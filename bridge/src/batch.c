@@ -43,9 +43,7 @@ typedef struct BatchCtx
 	uint64_t	rejected;
 } BatchCtx;
 
-static int64_t batch_publish_not_before;
 static int64_t batch_publish_idle_at;
-static int	batch_publish_attempt;
 static int64_t batch_next_lag_ms;
 static int64_t batch_next_commit_ms;
 
@@ -488,39 +486,32 @@ batch_process_next(void)
 }
 
 /*
- * batch_maybe_publish
- *	  Publishes the outbox after each batch, every second when idle (DBA
- *	  republishes, events left by a failure), and after a failure once its
- *	  backoff has passed.  Only once the group is joined: the outbox is
- *	  read for the partitions we own.
+ * batch_publish
+ *	  One step of the outbox pump on every pass of the main loop (it lands
+ *	  delivery reports); it fetches new events after each batch, every
+ *	  second when idle (DBA republishes, events left by a failure), and
+ *	  right away while a backlog remains.  Only once the group is joined:
+ *	  the outbox is read for the partitions we own.
  */
 static void
-batch_maybe_publish(void)
+batch_publish(void)
 {
 	int64_t		now = vb_now_ms();
-	VbPublish	r;
+	bool		fetch = vb_consumer_joined() && (cons_publish_due || now >= batch_publish_idle_at);
 
-	if (!vb_consumer_joined() || now < batch_publish_not_before)
-		return;
-	if (!cons_publish_due && now < batch_publish_idle_at)
-		return;
-	r = vb_outbox_publish();
-	now = vb_now_ms();
-	switch (r)
+	switch (vb_outbox_pump(fetch))
 	{
 		case VB_PUBLISH_DONE:
-			if (batch_publish_attempt > 0)
-				vb_info("publishing works again after %d retries", batch_publish_attempt);
-			batch_publish_attempt = 0;
-			cons_publish_due = false;
-			batch_publish_idle_at = now + 1000;
+			if (fetch)
+			{
+				cons_publish_due = false;
+				batch_publish_idle_at = now + 1000;
+			}
 			break;
 		case VB_PUBLISH_MORE:
 			cons_publish_due = true;
 			break;
 		case VB_PUBLISH_FAILED:
-			batch_publish_attempt++;
-			batch_publish_not_before = now + vb_backoff_ms(batch_publish_attempt);
 			vb_metric_retry(VB_R_PUBLISH);
 			cons_publish_due = true;
 			break;
@@ -532,33 +523,29 @@ batch_maybe_publish(void)
 
 /*
  * batch_publish_drain
- *	  At shutdown: publish what the outbox holds for our partitions,
- *	  retrying until the drain deadline.
+ *	  At shutdown: publish what the outbox holds for our partitions and
+ *	  land it, until the drain deadline; then purge what is still in
+ *	  flight (it stays in the outbox for the next start).
  */
 static void
 batch_publish_drain(void)
 {
-	int			attempt = 0;
-
 	while (!vb_past_deadline())
 	{
-		VbPublish	r = vb_outbox_publish();
-		int64_t		until;
+		VbPublish	r = vb_outbox_pump(vb_consumer_joined());
 
-		if (r == VB_PUBLISH_DONE || r == VB_PUBLISH_FATAL)
+		if (r == VB_PUBLISH_FATAL)
+			break;
+		if (r == VB_PUBLISH_DONE && vb_outbox_inflight() == 0)
 			return;
-		if (r == VB_PUBLISH_MORE)
-			continue;
-		vb_metric_retry(VB_R_PUBLISH);
-		until = vb_now_ms() + vb_backoff_ms(++attempt);
-		while (vb_now_ms() < until && !vb_past_deadline())
-		{
-			vb_consumer_keepalive(50);
-			vb_producer_poll();
-		}
+		vb_producer_poll_wait(10);
+		vb_consumer_keepalive(0);
 	}
-	vb_warn("shutdown deadline reached before the outbox was empty: "
-			"the rest is published after the restart");
+	if (vb_outbox_inflight() > 0)
+		vb_outbox_abandon();
+	if (vb_past_deadline())
+		vb_warn("shutdown deadline reached before the outbox was empty: "
+				"the rest is published after the restart");
 }
 
 /*
@@ -664,7 +651,7 @@ vb_consumer_run(void)
 			break;
 		if (cons_next.n > 0 && (rc = batch_process_next()) != BATCH_OK)
 			break;
-		batch_maybe_publish();
+		batch_publish();
 	}
 
 	vb_info("stopping: finishing the batch in hand (%d messages), publishing, committing; "

@@ -181,9 +181,6 @@ typedef struct VbEvent
 	int			nheaders;
 	char	  **header_names;
 	char	  **header_values;
-	/* publishing state */
-	rd_kafka_resp_err_t err;
-	bool		done;
 } VbEvent;
 
 #define VB_KIND_READ		0
@@ -209,7 +206,8 @@ extern VbDbStatus vb_db_positions(const char *topic,
 											  int64_t next_offset),
 								  void *arg, VbDbError *err);
 extern VbDbStatus vb_db_outbox_fetch(int max, const int32_t *partitions,
-									 int npartitions, VbEvent **events,
+									 int npartitions, const int64_t *exclude,
+									 int nexclude, VbEvent **events,
 									 int *nevents, VbDbError *err);
 extern void vb_db_events_free(VbEvent *events, int n);
 extern VbDbStatus vb_db_outbox_ack(const int64_t *ids, int n, int64_t *deleted,
@@ -235,17 +233,23 @@ extern void vb_consumer_pause(unsigned reason, bool on);
 /* outbox.c */
 typedef enum VbPublish
 {
-	VB_PUBLISH_DONE = 0,		/* the outbox (for our partitions) is empty */
-	VB_PUBLISH_MORE,			/* stopped early (deadline), more to do */
-	VB_PUBLISH_FAILED,			/* a database or delivery failure: retry */
+	VB_PUBLISH_DONE = 0,		/* nothing more to fetch for now */
+	VB_PUBLISH_MORE,			/* more events wait in the outbox */
+	VB_PUBLISH_FAILED,			/* a database or delivery failure: the pump
+								 * backs off, then starts again from the
+								 * oldest pending event */
 	VB_PUBLISH_FATAL			/* the producer is unusable */
 } VbPublish;
 
 extern bool vb_producer_new(const char *brokers, char *errstr, size_t size);
-extern VbPublish vb_outbox_publish(void);
+extern VbPublish vb_outbox_pump(bool fetch);
+extern int	vb_outbox_inflight(void);
+extern void vb_outbox_settle(int timeout_ms);
+extern void vb_outbox_abandon(void);
 extern void vb_outbox_note_message(const char *message_id, int64_t ts_ms);
 extern void vb_producer_close(void);
 extern void vb_producer_poll(void);
+extern void vb_producer_poll_wait(int timeout_ms);
 extern void vb_outbox_update_backlog(void);
 
 /* metrics.c */

@@ -471,6 +471,8 @@ cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			break;
 
 		case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+			/* Let what is in flight land before the partitions go. */
+			vb_outbox_settle(10000);
 			if (rd_kafka_assignment_lost(rk))
 			{
 				vb_warn("partitions lost (session timed out?): [%s]; their unapplied messages are dropped",
@@ -654,6 +656,13 @@ cons_fill(void)
 		}
 		if (timeout > 100)
 			timeout = 100;
+		/* Events in flight: serve their delivery reports promptly. */
+		if (vb_outbox_inflight() > 0)
+		{
+			vb_producer_poll();
+			if (timeout > 5)
+				timeout = 5;
+		}
 		m = rd_kafka_consumer_poll(cons_rk, (int) timeout);
 		if (m)
 		{

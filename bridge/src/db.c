@@ -82,8 +82,9 @@ static const DbStmt db_stmts[STMT__N] = {
 		"       SELECT pg_catalog.array_agg(e.key ORDER BY e.key),"
 		"              pg_catalog.array_agg(e.value ORDER BY e.key)"
 		"         FROM pg_catalog.jsonb_each_text(o.headers) AS e) AS h(names, vals) ON true"
+		" WHERE o.event_id <> ALL ($3)"
 		" ORDER BY o.event_id",
-	2, {OID_INT4, OID_INT4_ARR}},
+	3, {OID_INT4, OID_INT4_ARR, OID_INT8_ARR}},
 	{"vb_ack", "SELECT voltpay.outbox_ack($1)", 1, {OID_INT8_ARR}},
 	{"vb_count", "SELECT pg_catalog.count(*) FROM voltpay.outbox_fetch($1, $2) AS o",
 	2, {OID_INT4, OID_INT4_ARR}},
@@ -716,19 +717,22 @@ db_dup(const PGresult *res, int r, int c, size_t *len)
 
 /*
  * vb_db_outbox_fetch
- *	  outbox_fetch(max, partitions): the oldest events of our source
- *	  partitions (and of none), in event_id order, headers as name/value
- *	  arrays.  Free with vb_db_events_free().
+ *	  outbox_fetch(max + nexclude, partitions) without the events of
+ *	  exclude[] (those already in flight): up to max of the oldest other
+ *	  events of our source partitions (and of none), in event_id order,
+ *	  headers as name/value arrays.  Free with vb_db_events_free().
  */
 VbDbStatus
 vb_db_outbox_fetch(int max, const int32_t *partitions, int npartitions,
+				   const int64_t *exclude, int nexclude,
 				   VbEvent **events, int *nevents, VbDbError *err)
 {
 	DbBuf		parts = {0};
-	int32_t		maxn = (int32_t) htonl((uint32_t) max);
-	const char *values[2];
-	int			lengths[2];
-	int			formats[2] = {1, 1};
+	DbBuf		excl = {0};
+	int32_t		maxn = (int32_t) htonl((uint32_t) (max + nexclude));
+	const char *values[3];
+	int			lengths[3];
+	int			formats[3] = {1, 1, 1};
 	PGresult   *res;
 	VbEvent    *ev;
 	int			n;
@@ -738,12 +742,21 @@ vb_db_outbox_fetch(int max, const int32_t *partitions, int npartitions,
 	if (!db_ready(err))
 		return err->status;
 	db_partitions_param(&parts, partitions, npartitions);
+	db_array_begin(&excl, OID_INT8, nexclude);
+	for (int i = 0; i < nexclude; i++)
+	{
+		db_put_i32(&excl, 8);
+		db_put_i64(&excl, exclude[i]);
+	}
 	values[0] = (const char *) &maxn;
 	lengths[0] = 4;
 	values[1] = parts.data;
 	lengths[1] = (int) parts.len;
-	res = PQexecPrepared(db_conn, "vb_fetch", 2, values, lengths, formats, 1);
+	values[2] = excl.data;
+	lengths[2] = (int) excl.len;
+	res = PQexecPrepared(db_conn, "vb_fetch", 3, values, lengths, formats, 1);
 	free(parts.data);
+	free(excl.data);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return db_fail(res, "outbox_fetch", err);
 

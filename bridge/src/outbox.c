@@ -2,20 +2,32 @@
  *
  * outbox.c
  *	  Publishing the transactional outbox with an idempotent producer
- *	  (enable.idempotence=true, acks=all).
+ *	  (enable.idempotence=true, acks=all), overlapped with applying.
  *
- * One publish cycle: outbox_fetch() the oldest events of the partitions we
- * own (in event_id order), produce each to the topic of its kind with its
- * key, value and headers, wait for every delivery report, then
- * outbox_ack() the delivered ones.  An event is acknowledged only once
- * delivered, so a crash anywhere means it is published again
- * (at-least-once; the message_id header lets readers de-duplicate).
+ * The pump (vb_outbox_pump(), called on every pass of the main loop):
+ *	  1. serves delivery reports;
+ *	  2. lands the delivered events at the head of the in-flight list
+ *		 (events in the order they were produced): outbox_ack() of those
+ *		 delivered, so an event leaves the outbox only once Kafka
+ *		 acknowledged it with acks=all;
+ *	  3. when asked (after a batch, every second when idle), fetches the
+ *		 oldest pending events of the partitions we own that are not in
+ *		 flight (outbox_fetch(), in event_id order) and produces them,
+ *		 without waiting: the next batch is applied while they travel.
+ * A crash anywhere publishes unacknowledged events again (at-least-once;
+ * the message_id header lets readers de-duplicate).
  *
- * Order: events are produced in event_id order, and the idempotent
- * producer keeps the order within a partition, so per-account (per-key)
- * order holds.  When an event fails, later delivered events with the same
- * topic and key are not acknowledged either, so that the next cycle
- * publishes them again after the failed one.
+ * Order: events are produced in event_id order and the idempotent
+ * producer keeps the order within a partition (a key's partition), so
+ * per-account order holds.  Landing works on the head of the list only,
+ * so an event is never acknowledged while an earlier one is undecided.
+ * When a delivery fails, nothing new is fetched until everything in flight
+ * has landed; later events with the same topic and key are not
+ * acknowledged even if delivered; then, after a backoff, publishing starts
+ * again from the oldest pending event, so those come again after the
+ * failed one.  Before partitions are given up, what is in flight is
+ * settled (vb_outbox_settle()), so their next owner neither repeats nor
+ * overtakes it.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,10 +38,47 @@
 
 #include "bridge.h"
 
-static rd_kafka_t *out_rk;
-static int	out_pending;		/* produced, no delivery report yet */
+/* Most events produced and not yet landed. */
+#define OUT_MAX_INFLIGHT	20000
 
-/* message_id -> Kafka timestamp of its input record, for end-to-end latency. */
+/* One produced event, until it lands (the message's opaque). */
+typedef struct OutFlight
+{
+	int64_t		event_id;
+	int			kind;
+	char	   *key;			/* NULL: no key */
+	size_t		key_len;
+	char	   *message_id;		/* NULL when unknown */
+	bool		done;			/* delivery report received */
+	rd_kafka_resp_err_t err;
+} OutFlight;
+
+/* A topic and key whose event failed: later ones wait behind it. */
+typedef struct OutKey
+{
+	int			kind;
+	char	   *key;
+	size_t		key_len;
+} OutKey;
+
+static rd_kafka_t *out_rk;
+static OutFlight **out_flight;	/* produce order */
+static int	out_nflight;
+static int	out_capflight;
+static bool out_failing;		/* a delivery failed: nothing new until the
+								 * flight has landed */
+static OutKey *out_failed;
+static int	out_nfailed;
+static int	out_attempt;		/* failures in a row */
+static int64_t out_not_before;	/* backoff: no fetch before */
+static bool out_in_pump;		/* reentrancy guard */
+
+/*
+ * message_id -> Kafka timestamp of its input record, for end-to-end
+ * latency: two generations of an open-addressing table; when the current
+ * one is three-quarters full the older one is dropped.  Events are
+ * published soon after their batch, so the entries they need are recent.
+ */
 #define OUT_MAP_SIZE	65536	/* power of two */
 #define OUT_MAP_MAX		(OUT_MAP_SIZE / 4 * 3)
 
@@ -39,8 +88,8 @@ typedef struct OutMapEntry
 	int64_t		ts_ms;
 } OutMapEntry;
 
-static OutMapEntry *out_map;
-static int	out_map_count;
+static OutMapEntry *out_map[2];	/* [0] current, [1] older */
+static int	out_map_count;		/* entries in the current one */
 
 static const char *
 out_topic(int kind)
@@ -72,6 +121,23 @@ out_hash(const char *s)
 }
 
 /*
+ * out_map_find
+ *	  The slot of message_id in map m: its entry, or the empty slot where
+ *	  it would go.
+ */
+static OutMapEntry *
+out_map_find(OutMapEntry *m, const char *message_id)
+{
+	uint32_t	i;
+
+	for (i = out_hash(message_id) & (OUT_MAP_SIZE - 1); m[i].id[0];
+		 i = (i + 1) & (OUT_MAP_SIZE - 1))
+		if (strcmp(m[i].id, message_id) == 0)
+			break;
+	return &m[i];
+}
+
+/*
  * vb_outbox_note_message
  *	  Remembers when the record of message_id was written to Kafka (ms
  *	  since the epoch; negative: unknown, ignored).
@@ -79,41 +145,49 @@ out_hash(const char *s)
 void
 vb_outbox_note_message(const char *message_id, int64_t ts_ms)
 {
-	uint32_t	i;
+	OutMapEntry *e;
 
 	if (ts_ms < 0 || strlen(message_id) != 36)
 		return;
-	if (!out_map)
-		out_map = calloc(OUT_MAP_SIZE, sizeof(OutMapEntry));
+	if (!out_map[0])
+	{
+		out_map[0] = calloc(OUT_MAP_SIZE, sizeof(OutMapEntry));
+		out_map[1] = calloc(OUT_MAP_SIZE, sizeof(OutMapEntry));
+	}
 	if (out_map_count >= OUT_MAP_MAX)
+	{
+		OutMapEntry *older = out_map[1];
+
+		memset(older, 0, OUT_MAP_SIZE * sizeof(OutMapEntry));
+		out_map[1] = out_map[0];
+		out_map[0] = older;
+		out_map_count = 0;
+	}
+	e = out_map_find(out_map[0], message_id);
+	if (e->id[0])
 		return;
-	for (i = out_hash(message_id) & (OUT_MAP_SIZE - 1); out_map[i].id[0];
-		 i = (i + 1) & (OUT_MAP_SIZE - 1))
-		if (strcmp(out_map[i].id, message_id) == 0)
-			return;
-	memcpy(out_map[i].id, message_id, 37);
-	out_map[i].ts_ms = ts_ms;
+	memcpy(e->id, message_id, 37);
+	e->ts_ms = ts_ms;
 	out_map_count++;
 }
 
+/*
+ * out_map_get
+ *	  The Kafka timestamp noted for message_id, or -1.
+ */
 static int64_t
 out_map_get(const char *message_id)
 {
-	if (!out_map || !message_id)
+	if (!out_map[0] || !message_id)
 		return -1;
-	for (uint32_t i = out_hash(message_id) & (OUT_MAP_SIZE - 1); out_map[i].id[0];
-		 i = (i + 1) & (OUT_MAP_SIZE - 1))
-		if (strcmp(out_map[i].id, message_id) == 0)
-			return out_map[i].ts_ms;
-	return -1;
-}
+	for (int g = 0; g < 2; g++)
+	{
+		OutMapEntry *e = out_map_find(out_map[g], message_id);
 
-static void
-out_map_clear(void)
-{
-	if (out_map && out_map_count)
-		memset(out_map, 0, OUT_MAP_SIZE * sizeof(OutMapEntry));
-	out_map_count = 0;
+		if (e->id[0])
+			return e->ts_ms;
+	}
+	return -1;
 }
 
 /*
@@ -124,18 +198,17 @@ out_map_clear(void)
 static void
 out_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-	VbEvent    *e = m->_private;
+	OutFlight  *f = m->_private;
 
 	(void) rk;
 	(void) opaque;
-	out_pending--;
-	if (!e)
+	if (!f)
 		return;
-	e->err = m->err;
-	e->done = true;
+	f->err = m->err;
+	f->done = true;
 	if (!m->err)
 	{
-		int64_t		ts = out_map_get(e->message_id);
+		int64_t		ts = out_map_get(f->message_id);
 
 		if (ts >= 0)
 			vb_metric_e2e((double) (vb_wall_us() / 1000 - ts) / 1000.0);
@@ -213,25 +286,64 @@ vb_producer_poll(void)
 }
 
 /*
- * out_produce
- *	  Hands one event to librdkafka (which copies it); waits while its
- *	  queue is full.  False, with e->err set, when it cannot.
+ * vb_producer_poll_wait
+ *	  Serves the producer's callbacks, waiting up to timeout_ms for one.
  */
-static bool
+void
+vb_producer_poll_wait(int timeout_ms)
+{
+	if (out_rk)
+		rd_kafka_poll(out_rk, timeout_ms);
+}
+
+/*
+ * out_flight_free
+ */
+static void
+out_flight_free(OutFlight *f)
+{
+	free(f->key);
+	free(f->message_id);
+	free(f);
+}
+
+/*
+ * out_produce
+ *	  Hands one event to librdkafka (which copies it) and adds it to the
+ *	  flight; waits while librdkafka's queue is full (serving delivery
+ *	  reports only: never the consumer, whose callbacks could re-enter).
+ *	  An event that cannot be produced lands at once as failed.
+ */
+static void
 out_produce(VbEvent *e)
 {
 	const char *topic = out_topic(e->kind);
+	OutFlight  *f = calloc(1, sizeof(OutFlight));
+
+	f->event_id = e->event_id;
+	f->kind = e->kind;
+	f->key = e->key;
+	f->key_len = e->key_len;
+	f->message_id = e->message_id;
+	e->key = NULL;				/* now the flight's */
+	e->message_id = NULL;
+	if (out_nflight == out_capflight)
+	{
+		out_capflight = out_capflight ? out_capflight * 2 : 1024;
+		out_flight = realloc(out_flight, sizeof(OutFlight *) * (size_t) out_capflight);
+	}
+	out_flight[out_nflight++] = f;
 
 	if (!topic)
 	{
 		VbLogCtx	c = VB_LOGCTX_INIT;
 
-		c.message_id = e->message_id;
+		c.message_id = f->message_id;
 		vb_log(VB_LOG_ERROR, &c, "outbox event %" PRId64 " has unknown kind \"%s\": left in the outbox",
 			   e->event_id, e->kind_name);
-		e->err = RD_KAFKA_RESP_ERR__INVALID_ARG;
-		e->done = true;
-		return false;
+		f->err = RD_KAFKA_RESP_ERR__INVALID_ARG;
+		f->done = true;
+		return;
 	}
 	for (;;)
 	{
@@ -242,121 +354,122 @@ out_produce(VbEvent *e)
 			rd_kafka_header_add(hdrs, e->header_names[h], -1, e->header_values[h], -1);
 		err = rd_kafka_producev(out_rk,
 								RD_KAFKA_V_TOPIC(topic),
-								RD_KAFKA_V_KEY(e->key, e->key_len),
+								RD_KAFKA_V_KEY(f->key, f->key_len),
 								RD_KAFKA_V_VALUE(e->value, e->value_len),
 								RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 								RD_KAFKA_V_HEADERS(hdrs),
-								RD_KAFKA_V_OPAQUE(e),
+								RD_KAFKA_V_OPAQUE(f),
 								RD_KAFKA_V_END);
 		if (!err)
-		{
-			out_pending++;
-			return true;
-		}
+			return;
 		rd_kafka_headers_destroy(hdrs);
 		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !vb_past_deadline())
 		{
 			rd_kafka_poll(out_rk, 100);
-			vb_consumer_keepalive(0);
 			continue;
 		}
-		e->err = err;
-		e->done = true;
-		return false;
+		f->err = err;
+		f->done = true;
+		return;
 	}
 }
 
 /*
- * out_wait
- *	  Waits for every delivery report, polling the consumer meanwhile.  At
- *	  the shutdown deadline, purges what is left (those events fail and
- *	  stay in the outbox).
- */
-static void
-out_wait(void)
-{
-	bool		purged = false;
-
-	while (out_pending > 0)
-	{
-		rd_kafka_poll(out_rk, 20);
-		vb_consumer_keepalive(0);
-		if (!purged && vb_past_deadline())
-		{
-			rd_kafka_purge(out_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-			purged = true;
-		}
-	}
-}
-
-/*
- * out_same_dest
- *	  Same destination topic and key.
+ * out_same_dest / out_blocked
+ *	  Whether an event's topic and key follow a failed one.
  */
 static bool
-out_same_dest(const VbEvent *a, const VbEvent *b)
+out_same_dest(int kind, const char *key, size_t len, const OutKey *k)
 {
-	if (a->kind != b->kind || (a->key == NULL) != (b->key == NULL))
+	if (kind != k->kind || (key == NULL) != (k->key == NULL))
 		return false;
-	return !a->key || (a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0);
+	return !key || (len == k->key_len && memcmp(key, k->key, len) == 0);
+}
+
+static bool
+out_blocked(const OutFlight *f)
+{
+	for (int i = 0; i < out_nfailed; i++)
+		if (out_same_dest(f->kind, f->key, f->key_len, &out_failed[i]))
+			return true;
+	return false;
 }
 
 /*
- * out_cycle
- *	  Produces events[0..n), waits, acknowledges the delivered ones.
- *	  Returns VB_PUBLISH_DONE when all were delivered and acknowledged.
+ * out_land
+ *	  Lands the delivered head of the flight: acknowledges the delivered
+ *	  events (unless they follow a failed one with the same topic and
+ *	  key), keeps failed ones in the outbox.  Ends a failure once the
+ *	  flight is empty: backoff, then a fresh start from the oldest pending
+ *	  event.  Returns VB_PUBLISH_FAILED when a failure ended or the
+ *	  acknowledgement failed, VB_PUBLISH_FATAL on a set-up error.
  */
 static VbPublish
-out_cycle(VbEvent *ev, int n)
+out_land(void)
 {
-	int64_t    *ids = malloc(sizeof(int64_t) * (size_t) n);
+	int			k = 0;
+	int64_t    *ids;
 	int			nids = 0;
-	int			failed = 0;
 	uint64_t	per_kind[VB_NKINDS] = {0};
-	VbDbError	err;
-	int64_t		deleted = 0;
+	int			failed = 0;
 	VbPublish	result = VB_PUBLISH_DONE;
 
-	int64_t		t0 = vb_now_ms();
+	while (k < out_nflight && out_flight[k]->done)
+		k++;
+	if (k == 0 && !(out_failing && out_nflight == 0))
+		return VB_PUBLISH_DONE;
 
-	for (int i = 0; i < n; i++)
-		out_produce(&ev[i]);
-	out_wait();
-	vb_debug("%d events produced and delivered in %" PRId64 " ms", n, vb_now_ms() - t0);
-
-	for (int i = 0; i < n; i++)
+	ids = malloc(sizeof(int64_t) * (size_t) (k + 1));
+	for (int i = 0; i < k; i++)
 	{
-		VbEvent    *e = &ev[i];
-		bool		blocked = false;
+		OutFlight  *f = out_flight[i];
 
-		if (e->err)
+		if (f->err)
 		{
 			VbLogCtx	c = VB_LOGCTX_INIT;
 
-			c.message_id = e->message_id;
-			c.topic = out_topic(e->kind);
-			c.error = rd_kafka_err2str(e->err);
+			c.message_id = f->message_id;
+			c.topic = out_topic(f->kind);
+			c.error = rd_kafka_err2str(f->err);
 			if (failed++ < 5)
 				vb_log(VB_LOG_WARN, &c, "event %" PRId64 " not delivered: kept in the outbox for the next attempt",
-					   e->event_id);
+					   f->event_id);
+			if (!out_blocked(f))
+			{
+				out_failed = realloc(out_failed, sizeof(OutKey) * (size_t) (out_nfailed + 1));
+				out_failed[out_nfailed].kind = f->kind;
+				out_failed[out_nfailed].key = f->key;
+				out_failed[out_nfailed].key_len = f->key_len;
+				out_nfailed++;
+				f->key = NULL;	/* now out_failed's */
+				if (!out_failed[out_nfailed - 1].key)
+					out_failed[out_nfailed - 1].key_len = 0;
+			}
+			out_failing = true;
 			continue;
 		}
-		/* Not acknowledged behind a failed event with the same key. */
-		for (int j = 0; j < i && !blocked; j++)
-			blocked = ev[j].err && out_same_dest(&ev[j], e);
-		if (blocked)
-			continue;
-		ids[nids++] = e->event_id;
-		per_kind[e->kind]++;
+		if (out_failing && out_blocked(f))
+			continue;			/* published again after the failed one */
+		ids[nids++] = f->event_id;
+		if (f->kind >= 0 && f->kind < VB_NKINDS)
+			per_kind[f->kind]++;
 	}
+	for (int i = 0; i < k; i++)
+		out_flight_free(out_flight[i]);
+	memmove(out_flight, out_flight + k, sizeof(OutFlight *) * (size_t) (out_nflight - k));
+	out_nflight -= k;
+
 	if (failed)
 	{
 		vb_metric_error(VB_E_PRODUCE);
-		vb_warn("%d of %d events not delivered; retrying with backoff", failed, n);
-		result = VB_PUBLISH_FAILED;
+		vb_warn("%d events not delivered; publishing starts again from the oldest pending event "
+				"once the %d in flight have landed", failed, out_nflight);
 	}
 	if (nids > 0)
 	{
+		VbDbError	err;
+		int64_t		deleted = 0;
+
 		if (vb_db_outbox_ack(ids, nids, &deleted, &err) != VB_DB_OK)
 		{
 			VbLogCtx	c = VB_LOGCTX_INIT;
@@ -367,75 +480,181 @@ out_cycle(VbEvent *ev, int n)
 				   nids);
 			vb_metric_error(VB_E_OUTBOX);
 			result = err.status == VB_DB_FATAL ? VB_PUBLISH_FATAL : VB_PUBLISH_FAILED;
+			out_not_before = vb_now_ms() + vb_backoff_ms(++out_attempt);
 		}
 		else
 		{
-			for (int k = 0; k < VB_NKINDS; k++)
-				vb_metric_published(k, per_kind[k]);
-			vb_debug("published and acknowledged %d events (%" PRId64 " were pending)", nids, deleted);
+			for (int i = 0; i < VB_NKINDS; i++)
+				vb_metric_published(i, per_kind[i]);
+			vb_debug("published and acknowledged %d events (%" PRId64 " were pending, %d in flight)",
+					 nids, deleted, out_nflight);
 		}
 	}
 	free(ids);
+
+	if (out_failing && out_nflight == 0)
+	{
+		for (int i = 0; i < out_nfailed; i++)
+			free(out_failed[i].key);
+		free(out_failed);
+		out_failed = NULL;
+		out_nfailed = 0;
+		out_failing = false;
+		out_not_before = vb_now_ms() + vb_backoff_ms(++out_attempt);
+		result = result == VB_PUBLISH_FATAL ? result : VB_PUBLISH_FAILED;
+	}
 	return result;
 }
 
 /*
- * vb_outbox_publish
- *	  Publishes the outbox for the partitions we own, oldest first, until
- *	  it is empty (VB_PUBLISH_DONE), a failure (VB_PUBLISH_FAILED, retried
- *	  by the caller with backoff), or the shutdown deadline
- *	  (VB_PUBLISH_MORE).
+ * out_fetch
+ *	  Fetches the oldest pending events of our partitions that are not in
+ *	  flight and produces them.  *n gets how many.
+ */
+static VbPublish
+out_fetch(int *n)
+{
+	int32_t    *parts;
+	int			np;
+	int64_t    *exclude;
+	VbEvent    *ev;
+	VbDbError	err;
+	VbDbStatus	st;
+
+	*n = 0;
+	exclude = malloc(sizeof(int64_t) * (size_t) (out_nflight + 1));
+	for (int i = 0; i < out_nflight; i++)
+		exclude[i] = out_flight[i]->event_id;
+	np = vb_consumer_assigned(&parts);
+	st = vb_db_outbox_fetch(vb_conf.outbox_batch, parts, np, exclude, out_nflight,
+							&ev, n, &err);
+	free(parts);
+	free(exclude);
+	if (st != VB_DB_OK)
+	{
+		VbLogCtx	c = VB_LOGCTX_INIT;
+
+		c.sqlstate = err.sqlstate;
+		c.error = err.message;
+		vb_log(VB_LOG_WARN, &c, "outbox_fetch failed");
+		vb_metric_error(VB_E_OUTBOX);
+		out_not_before = vb_now_ms() + vb_backoff_ms(++out_attempt);
+		return st == VB_DB_FATAL ? VB_PUBLISH_FATAL : VB_PUBLISH_FAILED;
+	}
+	for (int i = 0; i < *n; i++)
+		out_produce(&ev[i]);
+	vb_db_events_free(ev, *n);
+	if (*n > 0)
+		vb_debug("%d events fetched and produced (%d in flight)", *n, out_nflight);
+	return VB_PUBLISH_DONE;
+}
+
+/*
+ * vb_outbox_pump
+ *	  One step of publishing (see the file header): serve delivery
+ *	  reports, land, and with `fetch` fetch and produce new events.
+ *	  VB_PUBLISH_MORE when a full --outbox-batch was fetched (more wait).
  */
 VbPublish
-vb_outbox_publish(void)
+vb_outbox_pump(bool fetch)
 {
-	for (;;)
+	VbPublish	r;
+	int			n = 0;
+	char		buf[256];
+
+	if (!out_rk || out_in_pump)
+		return VB_PUBLISH_DONE;
+	out_in_pump = true;
+	rd_kafka_poll(out_rk, 0);
+	r = out_land();
+	if (r != VB_PUBLISH_DONE || !fetch || out_failing)
+		goto out;
+	if (rd_kafka_fatal_error(out_rk, buf, sizeof(buf)))
 	{
-		int32_t    *parts;
-		int			np;
-		VbEvent    *ev;
-		int			n;
-		VbDbError	err;
-		VbDbStatus	st;
-		VbPublish	r;
-		char		fatal_buf[256];
-
-		if (vb_past_deadline())
-			return VB_PUBLISH_MORE;
-		if (rd_kafka_fatal_error(out_rk, fatal_buf, sizeof(fatal_buf)))
-			return VB_PUBLISH_FATAL;
-		np = vb_consumer_assigned(&parts);
-		st = vb_db_outbox_fetch(vb_conf.outbox_batch, parts, np, &ev, &n, &err);
-		free(parts);
-		if (st != VB_DB_OK)
-		{
-			VbLogCtx	c = VB_LOGCTX_INIT;
-
-			c.sqlstate = err.sqlstate;
-			c.error = err.message;
-			vb_log(VB_LOG_WARN, &c, "outbox_fetch failed");
-			vb_metric_error(VB_E_OUTBOX);
-			return st == VB_DB_FATAL ? VB_PUBLISH_FATAL : VB_PUBLISH_FAILED;
-		}
-		if (n == 0)
-		{
-			vb_db_events_free(ev, n);
-			out_map_clear();
-			vb_metric_backlog(0);
-			return VB_PUBLISH_DONE;
-		}
-		r = out_cycle(ev, n);
-		vb_db_events_free(ev, n);
-		if (r != VB_PUBLISH_DONE)
-			return r;
-		if (n < vb_conf.outbox_batch)
-		{
-			out_map_clear();
-			vb_metric_backlog(0);
-			return VB_PUBLISH_DONE;
-		}
-		vb_consumer_keepalive(0);
+		r = VB_PUBLISH_FATAL;
+		goto out;
 	}
+	if (vb_now_ms() < out_not_before || out_nflight >= OUT_MAX_INFLIGHT)
+	{
+		r = VB_PUBLISH_MORE;
+		goto out;
+	}
+	r = out_fetch(&n);
+	if (r == VB_PUBLISH_DONE)
+	{
+		if (out_attempt > 0 && out_nflight == 0 && n == 0)
+		{
+			vb_info("publishing works again after %d failures", out_attempt);
+			out_attempt = 0;
+		}
+		if (n == vb_conf.outbox_batch)
+			r = VB_PUBLISH_MORE;
+		else if (n == 0 && out_nflight == 0)
+			vb_metric_backlog(0);
+	}
+out:
+	out_in_pump = false;
+	return r;
+}
+
+/*
+ * vb_outbox_inflight
+ *	  Events produced and not yet landed.
+ */
+int
+vb_outbox_inflight(void)
+{
+	return out_nflight;
+}
+
+/*
+ * vb_outbox_settle
+ *	  Waits (up to timeout_ms) until everything in flight has a delivery
+ *	  report, then lands it: called before partitions are given up.  Does
+ *	  nothing when called from inside the pump.
+ */
+void
+vb_outbox_settle(int timeout_ms)
+{
+	int64_t		until = vb_now_ms() + timeout_ms;
+
+	if (!out_rk || out_in_pump || out_nflight == 0)
+		return;
+	out_in_pump = true;
+	while (vb_now_ms() < until)
+	{
+		bool		all = true;
+
+		for (int i = 0; i < out_nflight && all; i++)
+			all = out_flight[i]->done;
+		if (all)
+			break;
+		rd_kafka_poll(out_rk, 10);
+	}
+	(void) out_land();
+	out_in_pump = false;
+	if (out_nflight > 0)
+		vb_warn("%d events still in flight while giving partitions up: they may be published twice",
+				out_nflight);
+}
+
+/*
+ * vb_outbox_abandon
+ *	  Shutdown deadline: purges what librdkafka still holds (those events
+ *	  fail and stay in the outbox), lands what has landed.
+ */
+void
+vb_outbox_abandon(void)
+{
+	int64_t		until = vb_now_ms() + 2000;
+
+	if (!out_rk || out_nflight == 0)
+		return;
+	rd_kafka_purge(out_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	while (vb_now_ms() < until && rd_kafka_outq_len(out_rk) > 0)
+		rd_kafka_poll(out_rk, 10);
+	rd_kafka_poll(out_rk, 0);
+	(void) out_land();
 }
 
 /*
@@ -461,7 +680,7 @@ vb_outbox_update_backlog(void)
 /*
  * vb_producer_close
  *	  Flushes what is left (within the shutdown deadline), destroys the
- *	  producer.
+ *	  producer and frees what was still in flight (it stays in the outbox).
  */
 void
 vb_producer_close(void)
@@ -475,10 +694,24 @@ vb_producer_close(void)
 		rd_kafka_purge(out_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 		rd_kafka_flush(out_rk, 1000);
 	}
+	rd_kafka_poll(out_rk, 0);
+	if (out_nflight > 0)
+		vb_warn("%d events in flight at exit stay in the outbox", out_nflight);
 	rd_kafka_destroy(out_rk);
 	out_rk = NULL;
-	free(out_map);
-	out_map = NULL;
+	for (int i = 0; i < out_nflight; i++)
+		out_flight_free(out_flight[i]);
+	free(out_flight);
+	out_flight = NULL;
+	out_nflight = out_capflight = 0;
+	for (int i = 0; i < out_nfailed; i++)
+		free(out_failed[i].key);
+	free(out_failed);
+	out_failed = NULL;
+	out_nfailed = 0;
+	free(out_map[0]);
+	free(out_map[1]);
+	out_map[0] = out_map[1] = NULL;
 	out_map_count = 0;
 	vb_info("producer closed");
 }
