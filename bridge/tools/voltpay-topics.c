@@ -27,7 +27,8 @@
  * DescribeConfigs); any difference is reported on stderr, one line per
  * topic naming each setting with its actual and wanted value, and nothing
  * is changed.  --check creates nothing and reports missing topics too.
- * Then it waits until every partition of the four topics has a leader.
+ * Then it waits until every partition of the four topics has a leader
+ * that answers (ListOffsets), so that producers can start at once.
  *
  * --delete deletes the four topics (tests use it to free a broker between
  * scenarios) and waits until they are gone.  --wait-only touches no topic:
@@ -386,6 +387,61 @@ vt_wait_ready(rd_kafka_t *rk, const char *brokers)
 			vt_fatal(1, "interrupted");
 		usleep(200 * 1000);
 	}
+}
+
+/*
+ * vt_wait_leaders
+ *	  Waits until the leader of every partition of the good topics in md
+ *	  answers a ListOffsets request.  The metadata names a leader before
+ *	  that broker acts as one (NOT_LEADER_OR_FOLLOWER for a while after
+ *	  creation); a producer that writes then can lose messages: with
+ *	  librdkafka 2.0.2 an idempotent producer whose first batch to a
+ *	  partition fails that way while its second succeeds reports the first
+ *	  as delivered (implicitly acked) although the broker never stored it.
+ */
+static void
+vt_wait_leaders(rd_kafka_t *rk, const rd_kafka_metadata_t *md)
+{
+	rd_kafka_topic_partition_list_t *all = rd_kafka_topic_partition_list_new(VT_NTOPICS * 100);
+
+	for (int i = 0; i < VT_NTOPICS; i++)
+	{
+		const rd_kafka_metadata_topic_t *mt;
+
+		if (!vt_topics[i].exists || vt_topics[i].bad)
+			continue;
+		mt = vt_find(md, vt_topics[i].name);
+		if (mt == NULL)
+			continue;
+		for (int p = 0; p < mt->partition_cnt; p++)
+			rd_kafka_topic_partition_list_add(all, mt->topic, mt->partitions[p].id);
+	}
+	for (;;)
+	{
+		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(all);
+		rd_kafka_topic_partition_t *bad = NULL;
+		rd_kafka_resp_err_t err;
+		int			ms = vt_remaining_ms();
+
+		for (int k = 0; k < l->cnt; k++)
+			l->elems[k].offset = RD_KAFKA_OFFSET_END;	/* the latest */
+		err = rd_kafka_offsets_for_times(rk, l, ms > 5000 ? 5000 : ms);
+		for (int k = 0; k < l->cnt && bad == NULL; k++)
+			if (l->elems[k].err)
+				bad = &l->elems[k];
+		if (err == RD_KAFKA_RESP_ERR_NO_ERROR && bad == NULL)
+		{
+			rd_kafka_topic_partition_list_destroy(l);
+			break;
+		}
+		if (time(NULL) >= vt_deadline || !run)
+			vt_fatal(1, "%s [%d]: the leader does not answer yet: %s", bad ? bad->topic : "?",
+					 bad ? (int) bad->partition : -1,
+					 rd_kafka_err2str(bad ? bad->err : err));
+		rd_kafka_topic_partition_list_destroy(l);
+		usleep(200 * 1000);
+	}
+	rd_kafka_topic_partition_list_destroy(all);
 }
 
 /*
@@ -919,6 +975,7 @@ main(int argc, char **argv)
 	if (!check)
 		vt_create(rk, partitions, rf);
 	md = vt_wait_ready(rk, brokers);
+	vt_wait_leaders(rk, md);
 	vt_compare(rk, md, partitions, rf);
 	rd_kafka_metadata_destroy(md);
 

@@ -11,11 +11,20 @@ does not know passed on unchanged: --manifest, --payments, --rejected,
   --aborted FILE       voltpay-txproducer manifests of aborted (or left open,
                        then fenced) transactions (repeatable)
 
+A manifest entry without an offset (librdkafka reports -1001 when it
+learned of the write from DUPLICATE_SEQUENCE_NUMBER or a later
+acknowledgement) is looked up in the input topic by key and payload and
+given the coordinates found; checker.py then sees the manifests so
+resolved.
+
 Failure counts (any non-zero makes the exit status 1, as does a failure of
 checker.py):
   acked records lost           a manifest entry (Kafka acknowledged it) that
                                the input topic does not hold at its partition
-                               and offset, or holds with other bytes
+                               and offset, or holds with other bytes; or one
+                               without an offset whose key and payload are
+                               nowhere in the topic (then left out of what
+                               checker.py expects: the bridge cannot apply it)
   aborted records visible      an aborted record that a read_committed reader
                                of the input topic sees
   aborted messages applied     a payment row from an aborted record (same
@@ -45,7 +54,9 @@ import csv
 import hashlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections import Counter, defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bridge"))
@@ -71,6 +82,20 @@ def sha_of(rec):
     return hashlib.sha256(v.encode("utf-8")).hexdigest()
 
 
+def strip_option(args, name):
+    """args without every "name VALUE" and "name=VALUE"."""
+    out = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == name:
+            skip = True
+        elif not a.startswith(name + "="):
+            out.append(a)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], add_help=False)
     ap.add_argument("--input-dump")
@@ -90,11 +115,6 @@ def main():
     shared.add_argument("--input-topic", default="payment_writer_topic")
     base, _ = shared.parse_known_args(rest)
 
-    sys.argv = ["checker.py"] + rest
-    sys.stdout.flush()
-    base_rc = checker.main()
-    sys.stdout.flush()
-
     failures = Counter()
     info = Counter()
     samples = defaultdict(list)
@@ -105,11 +125,66 @@ def main():
             samples[what].append(example)
 
     topic = base.input_topic
-    entries = []
+    runs = []
     for path in base.manifest:
-        for e in checker.load_jsonl(path):
+        run = checker.load_jsonl(path)
+        for e in run:
             e.setdefault("topic", topic)
-            entries.append(e)
+        runs.append(run)
+    dump = checker.load_jsonl(mine.input_dump) if mine.input_dump else None
+
+    # A delivery report can succeed without an offset (-1001): librdkafka
+    # got DUPLICATE_SEQUENCE_NUMBER, or inferred the write from a later
+    # acknowledgement.  Such a message is looked up in the input topic by
+    # key and payload; found, it gets its coordinates; not found, Kafka
+    # does not hold a message its producer was told was written: an acked
+    # record lost, and not something the bridge could have applied, so it
+    # is left out of what checker.py expects.
+    lost_unknown = []
+    if dump is not None:
+        claimed = {(e["topic"], e["partition"], e["offset"]) for run in runs for e in run
+                   if e["offset"] >= 0}
+        by_content = defaultdict(list)
+        for r in sorted(dump, key=lambda x: (x["partition"], x["offset"])):
+            c = (r["topic"], r["partition"], r["offset"])
+            if c not in claimed:
+                by_content[(r.get("key"), sha_of(r))].append(c)
+        for run in runs:
+            for e in run:
+                if e["offset"] >= 0:
+                    continue
+                cands = by_content.get((e.get("key"), e.get("sha256")))
+                if cands:
+                    c = cands.pop(0)
+                    e["partition"], e["offset"] = c[1], c[2]
+                    info["acknowledged without an offset, found in the topic"] += 1
+                else:
+                    lost_unknown.append(e)
+                    fail("acked records lost",
+                         f"{e.get('kind')} {e.get('message_id')} ({e.get('key')}): delivered "
+                         f"without an offset ({e['offset']}), and not in the topic")
+        if lost_unknown:
+            gone = {id(e) for e in lost_unknown}
+            runs = [[e for e in run if id(e) not in gone] for run in runs]
+    entries = [e for run in runs for e in run]
+
+    # checker.py on the manifests as resolved (same runs, same order).
+    tmpdir = tempfile.mkdtemp(prefix="checker-kafka.")
+    try:
+        margs = []
+        for i, run in enumerate(runs):
+            path = os.path.join(tmpdir, f"manifest-{i + 1}.jsonl")
+            with open(path, "w", encoding="utf-8") as f:
+                for e in run:
+                    f.write(json.dumps(e) + "\n")
+            margs += ["--manifest", path]
+        others = strip_option(rest, "--manifest")
+        sys.argv = ["checker.py"] + margs + others
+        sys.stdout.flush()
+        base_rc = checker.main()
+        sys.stdout.flush()
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
     aborted = []
     for path in mine.aborted:
         for e in checker.load_jsonl(path):
@@ -122,8 +197,7 @@ def main():
 
     # ---- the input topic: what Kafka acknowledged is in the log ---------
     dump_n = None
-    if mine.input_dump:
-        dump = checker.load_jsonl(mine.input_dump)
+    if dump is not None:
         dump_n = len(dump)
         at = {(r["topic"], r["partition"], r["offset"]): r for r in dump}
         listed = set()
