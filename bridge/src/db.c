@@ -841,7 +841,10 @@ vb_db_events_free(VbEvent *events, int n)
 
 /*
  * vb_db_outbox_ack
- *	  outbox_ack(ids): *deleted gets how many were still pending.
+ *	  outbox_ack(ids) in a transaction with synchronous_commit off: *deleted
+ *	  gets how many were still pending.  An acknowledgement lost in a crash
+ *	  only means the events are published again (at-least-once), so it need
+ *	  not wait for a WAL flush; batches keep the server's setting.
  */
 VbDbStatus
 vb_db_outbox_ack(const int64_t *ids, int n, int64_t *deleted, VbDbError *err)
@@ -862,12 +865,20 @@ vb_db_outbox_ack(const int64_t *ids, int n, int64_t *deleted, VbDbError *err)
 	}
 	values[0] = arr.data;
 	lengths[0] = (int) arr.len;
+	if (db_command("BEGIN", err) != VB_DB_OK ||
+		db_command("SET LOCAL synchronous_commit TO off", err) != VB_DB_OK)
+	{
+		free(arr.data);
+		return err->status;
+	}
 	res = PQexecPrepared(db_conn, "vb_ack", 1, values, lengths, formats, 0);
 	free(arr.data);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		return db_fail(res, "outbox_ack", err);
 	*deleted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
+	if (db_command("COMMIT", err) != VB_DB_OK)
+		return err->status;
 	return VB_DB_OK;
 }
 
