@@ -8,8 +8,9 @@
 #
 # The cache is $VOLTPAY_CACHE/kafka (default ~/.cache/voltpay/kafka), one
 # subfolder per Kafka version and pom.xml content, so editing the pom
-# fetches again; a complete fetch is marked by the file "complete", and an
-# interrupted one leaves nothing behind.  When cached it runs no Maven and
+# fetches again (other versions are removed after a day unused); a
+# complete fetch is marked by the file "complete", and an interrupted one
+# leaves nothing behind.  When cached it runs no Maven and
 # takes milliseconds.  Maven's own repository (~/.m2) keeps the downloads,
 # so a new cache folder after a pom change costs seconds, not a download.
 set -euo pipefail
@@ -22,6 +23,7 @@ sum=$(sha256sum "$pom" | cut -c1-12)
 dir=$cache/$version-$sum
 
 if [ -f "$dir/complete" ]; then
+	touch "$dir" 2>/dev/null || true		# last use, for the clean-up below
 	echo "$dir/libs"
 	exit 0
 fi
@@ -57,9 +59,9 @@ touch "$tmp/complete"
 mv -T "$tmp" "$dir" 2>/dev/null || true
 trap - EXIT
 rm -rf "$tmp"
-# Older versions are dead weight (about 45 MB each).
-for old in "$cache"/*; do
-	[ "$old" = "$dir" ] || rm -rf "$old"
-done
+# Older versions are dead weight (about 45 MB each); those used in the
+# last day are kept, in case a test of another checkout still runs them.
+find "$cache" -mindepth 1 -maxdepth 1 ! -name "$(basename "$dir")" ! -name '.fetch.*' \
+	-mtime +0 -exec rm -rf {} + 2>/dev/null || true
 echo "kafka: $(ls "$dir/libs" | wc -l) jars, $(du -sh "$dir/libs" | cut -f1), in $(($(date +%s) - start)) s" >&2
 echo "$dir/libs"
