@@ -9,7 +9,8 @@
 #                             waits until all N brokers are in the metadata.
 #                             Sets VK_BROKERS (bootstrap list) and VK_DIR.
 #   vk_topics [args...]       bridge/voltpay-topics against the cluster
-#   vk_broker_kill ID [SIG]   kill one node (default SIGKILL), no wait
+#   vk_broker_kill ID [SIG]   kill one node (default SIGKILL) and wait until
+#                             its JVM is gone
 #   vk_broker_restart ID      start a stopped node again and wait for it
 #   vk_broker_alive ID        the node's JVM runs
 #   vk_cluster_stop           kill every node, wait until the JVMs are gone,

@@ -427,10 +427,18 @@ run_scenario() {
 
 # run_group NODES SCENARIO...: one cluster for the scenarios named.
 run_group() {
-	local nodes=$1 s
+	local nodes=$1 s up=0
 	shift
 	[ $# -gt 0 ] || return 0
-	if ! vk_cluster_start "$nodes" 2>"$VB_WORK/kafka-$nodes.log"; then
+	vk_cluster_start "$nodes" 2>"$VB_WORK/kafka-$nodes.log" && up=1
+	if [ $up = 0 ]; then
+		# Once more, on new ports (another process may have taken one).
+		echo "kafka: cluster of $nodes node(s) did not start; trying again:"
+		sed 's/^/    /' "$VB_WORK/kafka-$nodes.log"
+		vk_cluster_stop keep 2>/dev/null
+		vk_cluster_start "$nodes" 2>"$VB_WORK/kafka-$nodes.log" && up=1
+	fi
+	if [ $up = 0 ]; then
 		echo "FAIL kafka cluster of $nodes node(s) did not start:"
 		sed 's/^/    /' "$VB_WORK/kafka-$nodes.log"
 		failed=$((failed + $#))
