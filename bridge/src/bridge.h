@@ -44,7 +44,7 @@
 /* Defaults (batch sizes come from the extension benchmark). */
 #define VB_DEFAULT_BATCH_SIZE		500
 #define VB_DEFAULT_BATCH_WAIT_MS	50
-#define VB_DEFAULT_OUTBOX_BATCH		1000
+#define VB_DEFAULT_OUTBOX_BATCH		5000
 #define VB_DEFAULT_HTTP_PORT		9187
 #define VB_DEFAULT_SHUTDOWN_S		30
 #define VB_DEFAULT_MAX_BACKOFF_MS	30000

@@ -93,7 +93,7 @@ static const CfgOpt cfg_opts[] = {
 		"Longest wait for a batch to fill, from its first message\n"
 	"(0-60000). Default: 50."},
 	{CFG_OUTBOX_BATCH, "outbox-batch", 0, 1, "VOLTPAY_OUTBOX_BATCH", "N",
-	"Most outbox events fetched and published at once (1-100000). Default: 1000."},
+	"Most outbox events fetched and published at once (1-100000). Default: 5000."},
 	{CFG_HTTP_ADDR, "http-addr", 0, 1, "VOLTPAY_HTTP_ADDR", "ADDR",
 	"Listen address of the HTTP endpoints (IPv4 or IPv6). Default: 127.0.0.1."},
 	{CFG_HTTP_PORT, "http-port", 0, 1, "VOLTPAY_HTTP_PORT", "PORT",

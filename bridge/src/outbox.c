@@ -574,7 +574,13 @@ vb_outbox_pump(bool fetch)
 		r = VB_PUBLISH_FATAL;
 		goto out;
 	}
-	if (vb_now_ms() < out_not_before || out_nflight >= OUT_MAX_INFLIGHT)
+	/*
+	 * Fetch when nothing is in flight: outbox_fetch() returns the oldest
+	 * pending events, in flight or not, so fetching earlier would read the
+	 * in-flight ones again only to leave them out.  Meanwhile batches go on
+	 * and the next fetch takes their events together.
+	 */
+	if (vb_now_ms() < out_not_before || out_nflight > 0)
 	{
 		r = VB_PUBLISH_MORE;
 		goto out;
