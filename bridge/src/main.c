@@ -239,11 +239,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "voltpay-bridge: %s\n", errstr);
 		goto out;
 	}
-	vb_info("voltpay-bridge %s starting (librdkafka %s, libpq %d): group %s, %s -> %s, %s, %s",
-			VB_VERSION, rd_kafka_version_str(), PQlibVersion(), vb_conf.group,
-			vb_conf.input_topic, vb_conf.read_topic, vb_conf.email_topic,
-			vb_conf.dead_letter_topic);
-
 	if (!vb_db_connect(&dberr))
 	{
 		fprintf(stderr, "voltpay-bridge: %s\n", dberr.message);
@@ -267,6 +262,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "voltpay-bridge: %s\n", errstr);
 		goto out;
 	}
+	vb_info("voltpay-bridge %s started (librdkafka %s, libpq %d): group %s, %s -> %s, %s, %s",
+			VB_VERSION, rd_kafka_version_str(), PQlibVersion(), vb_conf.group,
+			vb_conf.input_topic, vb_conf.read_topic, vb_conf.email_topic,
+			vb_conf.dead_letter_topic);
 	if (vb_conf.embedded_kafka)
 	{
 		printf("bootstrap.servers=%s\n", brokers);
