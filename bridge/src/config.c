@@ -358,6 +358,10 @@ cfg_find_name(const char *name)
 	return NULL;
 }
 
+/*
+ * cfg_find_id
+ *	  The option with this id.
+ */
 static const CfgOpt *
 cfg_find_id(int id)
 {

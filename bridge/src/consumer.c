@@ -119,6 +119,11 @@ vb_consumer_assigned(int32_t **partitions)
 	return n;
 }
 
+/*
+ * vb_consumer_joined
+ *	  Whether the group assigned us partitions (possibly none) and has not
+ *	  taken them away as lost since.
+ */
 bool
 vb_consumer_joined(void)
 {
@@ -191,6 +196,10 @@ cons_next_full(void)
 		cons_next.bytes >= CONS_AHEAD_BYTES;
 }
 
+/*
+ * cons_batch_clear
+ *	  Destroys the messages of a batch and empties it.
+ */
 void
 cons_batch_clear(ConsBatch *b)
 {

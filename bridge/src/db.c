@@ -164,6 +164,10 @@ db_array_begin(DbBuf *b, Oid elem, int n)
 	}
 }
 
+/*
+ * db_array_elem
+ *	  One element of a binary array: length and bytes, or NULL when p is.
+ */
 static void
 db_array_elem(DbBuf *b, const void *p, size_t len)
 {
@@ -176,6 +180,10 @@ db_array_elem(DbBuf *b, const void *p, size_t len)
 	db_put_bytes(b, p, len);
 }
 
+/*
+ * db_get_i32
+ *	  Network-order integers out of a binary result value.
+ */
 static int32_t
 db_get_i32(const char *p)
 {
@@ -393,6 +401,10 @@ vb_db_ensure(VbDbError *err)
 	return vb_db_connect(err);
 }
 
+/*
+ * vb_db_is_connected
+ *	  Whether the connection is up (as libpq last saw it).
+ */
 bool
 vb_db_is_connected(void)
 {
@@ -411,6 +423,10 @@ vb_db_close(void)
 	db_conn = NULL;
 }
 
+/*
+ * db_free_buffers
+ *	  Frees the reusable parameter buffers.
+ */
 static void
 db_free_buffers(void)
 {

@@ -46,6 +46,10 @@ http_reply(struct MHD_Connection *conn, unsigned int code, const char *type,
 	return ret;
 }
 
+/*
+ * http_text
+ *	  A plain-text response of one line.
+ */
 static enum MHD_Result
 http_text(struct MHD_Connection *conn, unsigned int code, const char *text)
 {
@@ -157,6 +161,10 @@ vb_http_start(char *errstr, size_t size)
 	return true;
 }
 
+/*
+ * vb_http_stop
+ *	  Stops the HTTP thread (waits for requests in progress).
+ */
 void
 vb_http_stop(void)
 {

@@ -182,12 +182,20 @@ log_field_int(LogBuf *b, const char *name, int64_t value)
 	log_puts(b, num);
 }
 
+/*
+ * vb_log_set_level
+ *	  Lines below level are dropped.
+ */
 void
 vb_log_set_level(int level)
 {
 	log_level = level;
 }
 
+/*
+ * vb_log_enabled
+ *	  Whether a line at level would be written.
+ */
 bool
 vb_log_enabled(int level)
 {

@@ -56,6 +56,10 @@ main_stop(int sig)
 	run = 0;
 }
 
+/*
+ * vb_now_ms
+ *	  Monotonic milliseconds, for timeouts and durations.
+ */
 int64_t
 vb_now_ms(void)
 {
@@ -65,6 +69,10 @@ vb_now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * vb_wall_us
+ *	  Wall-clock microseconds since the Unix epoch.
+ */
 int64_t
 vb_wall_us(void)
 {
@@ -86,6 +94,10 @@ vb_set_fatal(const char *why)
 		vb_error("fatal: %s; draining, then exiting with status 1", why);
 }
 
+/*
+ * vb_stopping
+ *	  SIGINT/SIGTERM came or a fatal error happened: the drain is on.
+ */
 bool
 vb_stopping(void)
 {
@@ -153,6 +165,10 @@ vb_drain_deadline_ms(void)
 	return main_deadline_ms;
 }
 
+/*
+ * vb_past_deadline
+ *	  The drain has used its budget: abandon what is in hand.
+ */
 bool
 vb_past_deadline(void)
 {
@@ -214,6 +230,11 @@ main_signals_setup(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/*
+ * main
+ *	  Start-up, the main loop (vb_consumer_run), shutdown; see the file
+ *	  header.
+ */
 int
 main(int argc, char **argv)
 {

@@ -75,6 +75,10 @@ static const char *const met_retry_names[VB_R__N] = {"db", "publish"};
 
 static const char *const met_kind_names[VB_NKINDS] = {"read", "email", "dead_letter"};
 
+/*
+ * vb_metrics_init
+ *	  Records the start time.
+ */
 void
 vb_metrics_init(void)
 {
@@ -82,6 +86,10 @@ vb_metrics_init(void)
 	met_last_tick_ms = vb_now_ms();
 }
 
+/*
+ * vb_metrics_free
+ *	  Frees the per-partition lag gauges.
+ */
 void
 vb_metrics_free(void)
 {
@@ -94,6 +102,10 @@ vb_metrics_free(void)
 	pthread_mutex_unlock(&met_lock);
 }
 
+/*
+ * vb_metric_add
+ *	  Adds n to a counter.
+ */
 void
 vb_metric_add(VbCounter c, uint64_t n)
 {
@@ -102,6 +114,10 @@ vb_metric_add(VbCounter c, uint64_t n)
 	pthread_mutex_unlock(&met_lock);
 }
 
+/*
+ * vb_metric_error
+ *	  Counts one error of a kind.
+ */
 void
 vb_metric_error(VbErrKind k)
 {
@@ -110,6 +126,10 @@ vb_metric_error(VbErrKind k)
 	pthread_mutex_unlock(&met_lock);
 }
 
+/*
+ * vb_metric_retry
+ *	  Counts one retry of a kind.
+ */
 void
 vb_metric_retry(VbRetryKind k)
 {
@@ -118,6 +138,10 @@ vb_metric_retry(VbRetryKind k)
 	pthread_mutex_unlock(&met_lock);
 }
 
+/*
+ * vb_metric_published
+ *	  Counts n events delivered and acknowledged to the topic of a kind.
+ */
 void
 vb_metric_published(int kind, uint64_t n)
 {
@@ -145,6 +169,10 @@ met_observe(MetHist *h, double v)
 	h->count++;
 }
 
+/*
+ * vb_metric_batch
+ *	  Observes one applied batch: its size and its apply duration.
+ */
 void
 vb_metric_batch(int size, double apply_seconds)
 {
@@ -154,6 +182,10 @@ vb_metric_batch(int size, double apply_seconds)
 	pthread_mutex_unlock(&met_lock);
 }
 
+/*
+ * vb_metric_e2e
+ *	  Observes one end-to-end latency.
+ */
 void
 vb_metric_e2e(double seconds)
 {
@@ -164,6 +196,10 @@ vb_metric_e2e(double seconds)
 	pthread_mutex_unlock(&met_lock);
 }
 
+/*
+ * vb_metric_backlog
+ *	  Sets the outbox backlog gauge (-1: unknown).
+ */
 void
 vb_metric_backlog(int64_t events)
 {
@@ -196,6 +232,10 @@ vb_metric_set_lag(const int32_t *partitions, const int64_t *lags, int n)
 	pthread_mutex_unlock(&met_lock);
 }
 
+/*
+ * vb_metric_ready
+ *	  Sets the readiness gauges.
+ */
 void
 vb_metric_ready(bool db_connected, bool group_joined, int assigned)
 {
@@ -309,6 +349,10 @@ met_printf(MetOut *o, const char *fmt,...)
 	}
 }
 
+/*
+ * met_header
+ *	  The HELP and TYPE lines of a metric.
+ */
 static void
 met_header(MetOut *o, const char *name, const char *type, const char *help)
 {
@@ -316,6 +360,10 @@ met_header(MetOut *o, const char *name, const char *type, const char *help)
 			   name, help, name, type);
 }
 
+/*
+ * met_hist
+ *	  A histogram: cumulative buckets, sum and count.
+ */
 static void
 met_hist(MetOut *o, const MetHist *h)
 {

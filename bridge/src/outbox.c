@@ -91,6 +91,10 @@ typedef struct OutMapEntry
 static OutMapEntry *out_map[2];	/* [0] current, [1] older */
 static int	out_map_count;		/* entries in the current one */
 
+/*
+ * out_topic
+ *	  The configured topic of an event kind; NULL for an unknown kind.
+ */
 static const char *
 out_topic(int kind)
 {
