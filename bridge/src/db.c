@@ -317,8 +317,8 @@ db_notice(void *arg, const char *message)
 bool
 vb_db_connect(VbDbError *err)
 {
-	const char *keys[8];
-	const char *vals[8];
+	const char *keys[12];
+	const char *vals[12];
 	char	   *options;
 	const char *pgoptions = getenv("PGOPTIONS");
 	int			k = 0;
@@ -334,6 +334,11 @@ vb_db_connect(VbDbError *err)
 	keys[k] = "fallback_application_name", vals[k++] = "voltpay-bridge";
 	keys[k] = "client_encoding", vals[k++] = "UTF8";
 	keys[k] = "connect_timeout", vals[k++] = "10";
+	/* A dead network path fails within about 30 s instead of hanging. */
+	keys[k] = "keepalives_idle", vals[k++] = "10";
+	keys[k] = "keepalives_interval", vals[k++] = "5";
+	keys[k] = "keepalives_count", vals[k++] = "3";
+	keys[k] = "tcp_user_timeout", vals[k++] = "30000";
 	keys[k] = "options", vals[k++] = options;
 	keys[k] = "dbname", vals[k++] = vb_conf.db;
 	keys[k] = NULL, vals[k] = NULL;
