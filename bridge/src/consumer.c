@@ -634,12 +634,15 @@ vb_consumer_new(const char *brokers, char *errstr, size_t size)
  * cons_fill
  *	  Polls until `next` holds --batch-size messages, or --batch-wait-ms
  *	  have passed since its first message, or (while it is empty) 200 ms
- *	  have passed, or the bridge is stopping.
+ *	  have passed (10 ms while outbox events are in flight or due), or the
+ *	  bridge is stopping.
  */
 void
 cons_fill(void)
 {
-	int64_t		idle_until = vb_now_ms() + 200;
+	/* While the outbox needs attention, come back to the pump soon. */
+	int64_t		idle_until = vb_now_ms() +
+		(vb_outbox_inflight() > 0 || cons_publish_due ? 10 : 200);
 
 	for (;;)
 	{

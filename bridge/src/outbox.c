@@ -62,6 +62,7 @@ typedef struct OutKey
 } OutKey;
 
 static rd_kafka_t *out_rk;
+static rd_kafka_topic_t *out_rkt[VB_NKINDS];	/* read, email, dead_letter */
 static OutFlight **out_flight;	/* produce order */
 static int	out_nflight;
 static int	out_capflight;
@@ -274,6 +275,22 @@ vb_producer_new(const char *brokers, char *errstr, size_t size)
 		return false;
 	}
 	conf = NULL;				/* now owned by out_rk */
+
+	/*
+	 * Topic handles up front: librdkafka fetches the topics' metadata in
+	 * the background, so the first events do not wait for it.
+	 */
+	for (int k = 0; k < VB_NKINDS; k++)
+	{
+		out_rkt[k] = rd_kafka_topic_new(out_rk, out_topic(k), NULL);
+		if (!out_rkt[k])
+		{
+			snprintf(errstr, size, "cannot create topic handle %s: %s", out_topic(k),
+					 rd_kafka_err2str(rd_kafka_last_error()));
+			vb_producer_close();
+			return false;
+		}
+	}
 	vb_info("producer %s ready (idempotent, acks=all)", rd_kafka_name(out_rk));
 	return true;
 }
@@ -357,7 +374,7 @@ out_produce(VbEvent *e)
 		for (int h = 0; h < e->nheaders; h++)
 			rd_kafka_header_add(hdrs, e->header_names[h], -1, e->header_values[h], -1);
 		err = rd_kafka_producev(out_rk,
-								RD_KAFKA_V_TOPIC(topic),
+								RD_KAFKA_V_RKT(out_rkt[f->kind]),
 								RD_KAFKA_V_KEY(f->key, f->key_len),
 								RD_KAFKA_V_VALUE(e->value, e->value_len),
 								RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -707,6 +724,12 @@ vb_producer_close(void)
 	rd_kafka_poll(out_rk, 0);
 	if (out_nflight > 0)
 		vb_warn("%d events in flight at exit stay in the outbox", out_nflight);
+	for (int k = 0; k < VB_NKINDS; k++)
+	{
+		if (out_rkt[k])
+			rd_kafka_topic_destroy(out_rkt[k]);
+		out_rkt[k] = NULL;
+	}
 	rd_kafka_destroy(out_rk);
 	out_rk = NULL;
 	for (int i = 0; i < out_nflight; i++)
