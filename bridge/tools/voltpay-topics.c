@@ -416,7 +416,7 @@ vt_wait_leaders(rd_kafka_t *rk, const rd_kafka_metadata_t *md)
 		for (int p = 0; p < mt->partition_cnt; p++)
 			rd_kafka_topic_partition_list_add(all, mt->topic, mt->partitions[p].id);
 	}
-	for (;;)
+	while (all->cnt > 0)
 	{
 		rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(all);
 		rd_kafka_topic_partition_t *bad = NULL;

@@ -126,11 +126,15 @@ rand_sleep() {
 # expect_topics WANT_RC PATTERN ARGS...: voltpay-topics exits WANT_RC and
 # prints a line matching PATTERN (extended regex).
 expect_topics() {
-	local want=$1 pat=$2 rc
+	local want=$1 pat=$2 rc t0
 	shift 2
+	t0=$(date +%s%N)
 	vk_topics "$@" >"$VB_DIR/t.out" 2>&1
 	rc=$?
-	{ echo "\$ voltpay-topics $* -> $rc"; cat "$VB_DIR/t.out"; } >>"$VB_DIR/topics.log"
+	{
+		echo "\$ voltpay-topics $* -> $rc ($((($(date +%s%N) - t0) / 1000000)) ms)"
+		cat "$VB_DIR/t.out"
+	} >>"$VB_DIR/topics.log"
 	[ "$rc" = "$want" ] || fail "voltpay-topics $*: exit $rc, expected $want: $(head -n 2 "$VB_DIR/t.out" | tr '\n' ' ')" || return 1
 	grep -qE "$pat" "$VB_DIR/t.out" || fail "voltpay-topics $*: no line matching /$pat/: $(head -n 3 "$VB_DIR/t.out" | tr '\n' ' ')"
 }
