@@ -41,8 +41,8 @@ endif
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql))
 	cat $^ > $@
 
-.PHONY: deps bridge test test-pgtap test-regress test-isolation test-valgrind \
-		test-worker test-liquibase test-bridge demo bench
+.PHONY: deps bridge test test-meta test-pgtap test-regress test-isolation test-valgrind \
+		test-worker test-liquibase test-bridge test-kafka test-monitoring demo bench
 
 # Installs what is missing (Debian packages, npm, Maven), then nothing more.
 deps:
@@ -58,7 +58,10 @@ test: deps
 	$(MAKE) bridge
 	./test/run-all.sh
 
-test-pgtap test-regress test-isolation test-valgrind test-worker test-liquibase test-bridge: all install
+test-meta test-pgtap test-regress test-isolation test-valgrind test-worker test-liquibase: deps all install
+	./test/run-all.sh $(@:test-%=%)
+
+test-bridge test-kafka test-monitoring: deps all install bridge
 	./test/run-all.sh $(@:test-%=%)
 
 demo: deps all install bridge
