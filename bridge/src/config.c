@@ -133,6 +133,7 @@ static const struct
 	{"acks", "events need acks=all"},
 	{"request.required.acks", "events need acks=all"},
 	{"transactional.id", "the producer is idempotent, not transactional"},
+	{"isolation.level", "aborted upstream transactions must never be applied (read_committed)"},
 	{"group.id", "use --group"},
 	{"bootstrap.servers", "use --brokers"},
 	{"metadata.broker.list", "use --brokers"},

@@ -210,8 +210,17 @@ out_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	if (!f)
 		return;
 	f->err = m->err;
+	/*
+	 * With acks=all a delivered message has an offset.  librdkafka 2.0.2's
+	 * idempotent producer can report a message as delivered without one
+	 * (offset -1001) after a "not leader" retry, when Kafka never stored it
+	 * (seen in the kafka suite, docs/kafka.md): keep such an event in the
+	 * outbox, it is published again.
+	 */
+	if (!m->err && m->offset < 0)
+		f->err = RD_KAFKA_RESP_ERR__FAIL;
 	f->done = true;
-	if (!m->err)
+	if (!f->err)
 	{
 		int64_t		ts = out_map_get(f->message_id);
 

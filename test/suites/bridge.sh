@@ -203,6 +203,9 @@ scenario_bad_config() {
 	expect_exit 2 bad_property_value -b 127.0.0.1:9 --db "$VB_DB" --http-port 0 \
 		-X consumer.fetch.wait.max.ms=soon || ok=1
 	expect_exit 2 bad_batch_size -b 127.0.0.1:9 --db "$VB_DB" --http-port 0 --batch-size 0 || ok=1
+	# Reading aborted transactions would apply them: refused.
+	expect_exit 2 read_uncommitted -b 127.0.0.1:9 --db "$VB_DB" --http-port 0 \
+		-X consumer.isolation.level=read_uncommitted || ok=1
 	expect_exit nonzero unreachable_db -b 127.0.0.1:9 --http-port 0 \
 		--db "host=127.0.0.1 port=$port user=bridge dbname=$VB_DBNAME connect_timeout=2" || ok=1
 	return $ok
