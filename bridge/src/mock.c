@@ -37,8 +37,14 @@ vb_mock_start(char *errstr, size_t size)
 	const char *topics[4] = {vb_conf.input_topic, vb_conf.read_topic,
 	vb_conf.email_topic, vb_conf.dead_letter_topic};
 
+	/*
+	 * The mock brokers' sockets take the handle's socket settings: without
+	 * socket.nagle.disable their last replies of a burst wait ~40 ms for
+	 * delayed ACKs (docs/bench-bridge.md).
+	 */
 	if (!vb_conf_set(conf, "client.id", "voltpay-bridge-mock", errstr, size) ||
-		!vb_conf_set(conf, "log_level", "4", errstr, size))
+		!vb_conf_set(conf, "log_level", "4", errstr, size) ||
+		!vb_conf_set(conf, "socket.nagle.disable", "true", errstr, size))
 	{
 		rd_kafka_conf_destroy(conf);
 		return NULL;

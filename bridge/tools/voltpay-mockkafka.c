@@ -437,7 +437,10 @@ main(int argc, char **argv)
 	/* A client handle is needed for the mock cluster's bookkeeping. */
 	conf = rd_kafka_conf_new();
 	rd_kafka_conf_set_log_cb(conf, mk_log_cb);
+	/* The mock brokers' sockets take the handle's socket settings. */
 	if (rd_kafka_conf_set(conf, "log.connection.close", "false",
+						  errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+		rd_kafka_conf_set(conf, "socket.nagle.disable", "true",
 						  errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
 	{
 		fprintf(stderr, "voltpay-mockkafka: %s\n", errstr);
