@@ -125,6 +125,7 @@ copy_rate=$(echo $copy_all | tr ' ' '\n' | median)
 # Partitioning: the same payment rows into an unpartitioned table, a table
 # partitioned by day (7 days) and one by account hash (16), then retention:
 # deleting the oldest day's rows vs dropping its partition.
+copy_once >/dev/null		# the writer tables hold the N payments again
 part=$(psql <<SQL
 CREATE TEMP TABLE src AS SELECT * FROM voltpay.payment;
 INSERT INTO src SELECT * FROM src; INSERT INTO src SELECT * FROM src; INSERT INTO src SELECT * FROM src;
