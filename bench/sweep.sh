@@ -1,27 +1,42 @@
 #!/usr/bin/env bash
 # Benchmark of the idempotency sweeper: ingest throughput (pgbench clients
-# calling voltpay.apply_payment_batch() with contract-v1 messages) without a
-# sweep, during the sweeper worker's sweep of millions of expired
-# idempotency rows, and without a sweep again, side by side in one run on
-# one private cluster with durable commits.  Prints a table and writes
-# bench/results/sweep.json.
+# calling voltpay.apply_payment_batch() with new contract-v1 messages) side
+# by side in one run on one private cluster with durable commits:
+#
+#   before   ingest alone
+#   sweep    ingest while the sweeper worker deletes millions of expired
+#            idempotency rows with its default settings ("on" windows),
+#            alternating with windows where the sweep is paused ("off"),
+#            so that with and without are compared over adjacent seconds,
+#            which the machine's other load affects alike
+#   vacuum   ingest while VACUUM (throttled as autovacuum is) cleans up
+#            after the sweep
+#   after    ingest alone again
+#
+# Autovacuum is off for voltpay.idempotency during the run so that the sweep
+# and the vacuum it causes are measured apart.  Prints a table (made by
+# bench/sweep_report.py) and writes bench/results/sweep.json; exits non-zero
+# when the sweep deleted the wrong rows or ingest lost or duplicated a
+# message.
 #
 #   VOLTPAY_SWEEP_EXPIRED   expired idempotency rows to sweep (default 5000000)
 #   VOLTPAY_SWEEP_YOUNG     young rows that stay (default 5000000)
-#   VOLTPAY_SWEEP_SECONDS   length of each phase without a sweep (default 20)
+#   VOLTPAY_SWEEP_SECONDS   length of the phases without sweep (default 20)
 #   VOLTPAY_SWEEP_CLIENTS   pgbench clients (default: number of CPUs)
 #   VOLTPAY_SWEEP_BATCH     messages per apply_payment_batch() call (default 100)
+#   VOLTPAY_SWEEP_WINDOW    seconds of each on and off window of the sweep (default 10)
 #   VOLTPAY_SWEEP_SETTINGS  extra postgresql.conf lines, ';'-separated, e.g.
-#                           "voltpay.sweep_batch_size = 50000"
+#                           "voltpay.sweep_step_delay = '50ms'"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib/pgcluster.sh
 
 EXPIRED=${VOLTPAY_SWEEP_EXPIRED:-5000000}
 YOUNG=${VOLTPAY_SWEEP_YOUNG:-5000000}
-SECONDS_PER_PHASE=${VOLTPAY_SWEEP_SECONDS:-20}
+PHASE_SECONDS=${VOLTPAY_SWEEP_SECONDS:-20}
 CLIENTS=${VOLTPAY_SWEEP_CLIENTS:-$(nproc)}
 BATCH=${VOLTPAY_SWEEP_BATCH:-100}
+WINDOW=${VOLTPAY_SWEEP_WINDOW:-10}
 out=bench/results/sweep.json
 mkdir -p bench/results
 work=$(mktemp -d /tmp/voltpay-sweep-bench.XXXXXX)
@@ -31,15 +46,18 @@ extra=()
 IFS=';' read -r -a extra <<<"${VOLTPAY_SWEEP_SETTINGS:-}"
 vp_pg_start "shared_preload_libraries = 'voltpay'" "voltpay.sweep_interval = 0" \
 	"fsync = on" "synchronous_commit = on" "shared_buffers = 512MB" \
-	"max_wal_size = 8GB" "checkpoint_timeout = 30min" "timezone = 'UTC'" \
+	"max_wal_size = 32GB" "checkpoint_timeout = 1h" "timezone = 'UTC'" \
 	${extra[@]+"${extra[@]}"}
-trap 'vp_pg_stop; rm -rf "$work"' EXIT
+ingest_pid=
+trap '[ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null; vp_pg_stop; rm -rf "$work"' EXIT
 psql() { command psql -XqAt -v ON_ERROR_STOP=1 "$@"; }
+now() { date +%s.%N; }
 
 echo "sweep bench: $EXPIRED expired + $YOUNG young idempotency rows, $CLIENTS clients x $BATCH messages per batch"
 psql -c 'CREATE EXTENSION voltpay'
 # Expired rows first, then a week of young ones, as they would have arrived.
 psql <<SQL
+ALTER TABLE voltpay.idempotency SET (autovacuum_enabled = off);
 INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)
 SELECT gen_random_uuid(), current_date - 8, sha256(i::text::bytea)
   FROM generate_series(1, $EXPIRED) AS i;
@@ -57,7 +75,7 @@ table_mb=$(psql -c "SELECT pg_total_relation_size('voltpay.idempotency') / 10485
 # consumes its own 8 partitions, at increasing offsets.
 psql -c 'CREATE SEQUENCE bench_batch'
 cat >"$work/ingest.sql" <<SQL
-SELECT nextval('bench_batch') AS b \gset
+SELECT nextval('bench_batch') AS b \\gset
 SELECT count(*) FROM voltpay.apply_payment_batch(
 	ARRAY(SELECT 'acc-' || (i % 1000) FROM generate_series(1, $BATCH) AS i),
 	ARRAY(SELECT convert_to(json_build_object(
@@ -76,47 +94,92 @@ SELECT count(*) FROM voltpay.apply_payment_batch(
 SQL
 chmod 644 "$work/ingest.sql"
 
-# $1 = log file, $2 = seconds; per-second progress lines go to the log.
-ingest() {
-	pgbench -n -c "$CLIENTS" -j "$CLIENTS" -T "$2" -P 1 --progress-timestamp \
-		-f "$work/ingest.sql" >"$1.out" 2>"$1"
+# Ingest in the background, with per-second progress lines in $work/$1.log.
+ingest_start() {
+	pgbench -n -c "$CLIENTS" -j "$CLIENTS" -T 3600 -P 1 --progress-timestamp \
+		-f "$work/ingest.sql" >"$work/$1.out" 2>"$work/$1.log" &
+	ingest_pid=$!
+}
+ingest_stop() {
+	kill -TERM "$ingest_pid" 2>/dev/null || true
+	wait "$ingest_pid" 2>/dev/null || true
+	ingest_pid=
+}
+lsn() { psql -c 'SELECT pg_current_wal_lsn()'; }
+wal_since() { psql -c "SELECT pg_current_wal_lsn() - '$1'::pg_lsn"; }
+
+# A phase of ingest alone: $1 = name.  Prints "start end wal_bytes".
+phase_alone() {
+	local t0 t1 l0
+	ingest_start "$1"
+	sleep 2
+	l0=$(lsn); t0=$(now)
+	sleep "$PHASE_SECONDS"
+	t1=$(now)
+	echo "$t0 $t1 $(wal_since "$l0")"
+	ingest_stop
 }
 
-echo "warm-up: ingest, 5 s"
-ingest "$work/warmup.log" 5
+echo "warm-up: ingest alone, 10 s"
+ingest_start warmup; sleep 10; ingest_stop
 
-echo "phase 1: ingest, no sweep (${SECONDS_PER_PHASE} s)"
-ingest "$work/before.log" "$SECONDS_PER_PHASE"
+echo "phase before: ingest alone, $PHASE_SECONDS s"
+read -r before_t0 before_t1 before_wal < <(phase_alone before)
 
-echo "phase 2: ingest while the worker sweeps $EXPIRED expired rows"
-pgbench -n -c "$CLIENTS" -j "$CLIENTS" -T 3600 -P 1 --progress-timestamp \
-	-f "$work/ingest.sql" >"$work/during.log.out" 2>"$work/during.log" &
-ingest_pid=$!
+# The sweep runs with its settings in "on" windows and is paused (a step
+# delay of 60 s, through SIGHUP) in the "off" windows between them, so that
+# ingest with and without the sweep is compared over adjacent seconds, which
+# other load on the machine affects alike.
+echo "phase sweep: ingest while the worker sweeps $EXPIRED expired rows, ${WINDOW} s on / ${WINDOW} s off"
+sweep_done() { [ "$(psql -c 'SELECT last_end IS NOT NULL AND rows_deleted > 0 FROM voltpay.sweep_status')" = t ]; }
+reload() { psql -c "$1" -c 'SELECT pg_reload_conf()' >/dev/null; }
+: >"$work/windows"
+ingest_start sweep
 sleep 3
-wal_start=$(psql -c 'SELECT pg_current_wal_lsn()')
-psql -c "ALTER SYSTEM SET voltpay.sweep_interval = '1h'" -c 'SELECT pg_reload_conf()' >/dev/null
+l0=$(lsn)
+reload "ALTER SYSTEM SET voltpay.sweep_interval = '1h'"
 deadline=$(( $(date +%s) + 3600 ))
-until [ "$(psql -c "SELECT last_end IS NOT NULL AND rows_deleted > 0 FROM voltpay.sweep_status")" = t ]; do
+until sweep_done; do
+	t0=$(now)
+	for ((i = 0; i < WINDOW * 2; i++)); do sweep_done && break; sleep 0.5; done
+	echo "on $t0 $(now)" >>"$work/windows"
+	sweep_done && break
+	reload "ALTER SYSTEM SET voltpay.sweep_step_delay = '60s'"
+	t0=$(now)
+	sleep "$WINDOW"
+	echo "off $t0 $(now)" >>"$work/windows"
+	reload 'ALTER SYSTEM RESET voltpay.sweep_step_delay'
 	kill -0 "$ingest_pid" 2>/dev/null || { echo "sweep bench: ingest stopped early" >&2; exit 1; }
 	[ "$(date +%s)" -lt "$deadline" ] || { echo "sweep bench: no sweep within an hour" >&2; exit 1; }
-	sleep 0.5
 done
-wal_bytes=$(psql -c "SELECT pg_current_wal_lsn() - '$wal_start'::pg_lsn")
-sleep 2
-kill -TERM "$ingest_pid" 2>/dev/null || true
-wait "$ingest_pid" 2>/dev/null || true
-sweep=$(psql -c "SELECT json_build_object(
-	'start', extract(epoch FROM last_start), 'end', extract(epoch FROM last_end),
-	'rows_deleted', rows_deleted, 'steps', steps, 'error', last_error)
-	FROM voltpay.sweep_status")
+sweep_wal=$(wal_since "$l0")
+read -r sweep_t0 sweep_t1 sweep_rows sweep_steps sweep_error < <(psql -F ' ' -c "
+	SELECT extract(epoch FROM last_start), extract(epoch FROM last_end),
+		   rows_deleted, steps, COALESCE(last_error, '-')
+	  FROM voltpay.sweep_status")
+sleep 1
+ingest_stop
 settings=$(psql -c "SELECT json_object_agg(name, setting || COALESCE(unit, ''))
 	FROM pg_settings WHERE name LIKE 'voltpay.%'")
 
-echo "phase 3: ingest, no sweep (${SECONDS_PER_PHASE} s)"
-ingest "$work/after.log" "$SECONDS_PER_PHASE"
+echo "phase vacuum: ingest while VACUUM (autovacuum's throttling) cleans up"
+ingest_start vacuum
+sleep 3
+l0=$(lsn)
+vacuum_t0=$(now)
+psql -c "SET vacuum_cost_delay = '2ms'" -c 'SET vacuum_cost_limit = 200' \
+	-c 'VACUUM voltpay.idempotency'
+vacuum_t1=$(now)
+vacuum_wal=$(wal_since "$l0")
+sleep 1
+ingest_stop
+
+echo "phase after: ingest alone, $PHASE_SECONDS s"
+read -r after_t0 after_t1 after_wal < <(phase_alone after)
+psql -c 'ALTER TABLE voltpay.idempotency RESET (autovacuum_enabled)'
 
 # Correctness: nothing expired is left, nothing young was lost, every
-# applied message has its idempotency row, nothing was rejected.
+# applied message has its idempotency row, nothing rejected or duplicated.
 check=$(psql <<SQL
 SELECT json_build_object(
 	'expired_left', (SELECT count(*) FROM voltpay.idempotency WHERE processed_on < current_date - 7),
@@ -128,72 +191,17 @@ SELECT json_build_object(
 SQL
 )
 
-python3 - "$out" "$work" "$BATCH" "$CLIENTS" "$EXPIRED" "$YOUNG" "$table_mb" \
-	"$wal_bytes" "$sweep" "$settings" "$check" <<'PY'
-import datetime, json, os, re, sys
-
-out, work, batch, clients, expired, young, table_mb, wal, sweep, settings, check = sys.argv[1:]
-batch, expired, young = int(batch), int(expired), int(young)
-sweep, settings, check = json.loads(sweep), json.loads(settings), json.loads(check)
-line = re.compile(r"progress: ([\d.]+) s, ([\d.]+) tps, lat ([\d.]+) ms")
-
-def progress(name):
-    rows = []
-    for l in open(os.path.join(work, name)):
-        m = line.search(l)
-        if m:
-            rows.append(tuple(float(x) for x in m.groups()))
-    return rows
-
-def summary(rows):
-    if not rows:
-        return None
-    tps = sum(r[1] for r in rows) / len(rows)
-    return {"seconds": len(rows), "messages_per_s": round(tps * batch),
-            "batch_latency_ms": round(sum(r[2] for r in rows) / len(rows), 2),
-            "worst_second_messages_per_s": round(min(r[1] for r in rows) * batch)}
-
-before, after = summary(progress("before.log")), summary(progress("after.log"))
-# Only the seconds entirely inside the sweep.
-during = summary([r for r in progress("during.log")
-                  if r[0] - 1 >= sweep["start"] and r[0] <= sweep["end"]])
-sweep_s = sweep["end"] - sweep["start"]
-baseline = (before["messages_per_s"] + after["messages_per_s"]) / 2
-ratio = during["messages_per_s"] / baseline if during else None
-ok = (check["expired_left"] == 0 and check["young_left"] == young
-      and check["rejected"] == 0 and check["duplicates"] == 0
-      and check["payments"] == check["todays_idempotency_rows"]
-      and sweep["rows_deleted"] == expired and sweep["error"] is None)
-
-res = {"when": datetime.datetime.utcnow().isoformat() + "Z",
-       "machine": {"cpus": os.cpu_count(), "load_average_1_5_15_min_at_end": os.getloadavg()},
-       "durability": "fsync=on, synchronous_commit=on (the sweeper commits asynchronously)",
-       "ingest": {"function": "voltpay.apply_payment_batch", "clients": int(clients),
-                  "messages_per_batch": batch},
-       "idempotency_table": {"expired_rows": expired, "young_rows": young,
-                             "size_mb_before_sweep": int(table_mb)},
-       "settings": settings,
-       "sweep": {"rows_deleted": sweep["rows_deleted"], "steps": sweep["steps"],
-                 "seconds": round(sweep_s, 2),
-                 "rows_per_s": round(sweep["rows_deleted"] / sweep_s) if sweep_s > 0 else None,
-                 "wal_mb_during_sweep_incl_ingest": round(int(wal) / 1048576)},
-       "phases": {"before": before, "during_sweep": during, "after": after},
-       "ingest_kept_during_sweep": round(ratio, 3) if ratio else None,
-       "target": 0.8, "target_met": bool(ratio and ratio >= 0.8),
-       "checks": check, "correct": ok}
-
-print("%-26s %10s %14s %12s %14s" % ("phase", "seconds", "messages/s", "batch ms", "worst second"))
-for name, p in (("ingest, no sweep (before)", before), ("ingest during the sweep", during),
-                ("ingest, no sweep (after)", after)):
-    if p:
-        print("%-26s %10d %14d %12.2f %14d" % (name, p["seconds"], p["messages_per_s"],
-                                               p["batch_latency_ms"], p["worst_second_messages_per_s"]))
-print("sweep: %d rows in %.1f s (%d rows/s, %d steps); ingest kept %.0f%% of its rate (target 80%%: %s)"
-      % (sweep["rows_deleted"], sweep_s, res["sweep"]["rows_per_s"] or 0, sweep["steps"],
-         100 * (ratio or 0), "met" if res["target_met"] else "NOT met"))
-print("checks: %s -> %s" % (json.dumps(check), "correct" if ok else "WRONG"))
-print("load average of the machine (1, 5, 15 min): %.1f %.1f %.1f" % os.getloadavg())
-json.dump(res, open(out, "w"), indent=2)
-print("written to", out)
-sys.exit(0 if ok else 1)
-PY
+cat >"$work/raw.json" <<JSON
+{"batch": $BATCH, "clients": $CLIENTS, "expired": $EXPIRED, "young": $YOUNG,
+ "window_s": $WINDOW, "table_mb": $table_mb,
+ "before": [$before_t0, $before_t1, $before_wal],
+ "vacuum": [$vacuum_t0, $vacuum_t1, $vacuum_wal],
+ "after": [$after_t0, $after_t1, $after_wal],
+ "sweep": {"start": $sweep_t0, "end": $sweep_t1, "wal": $sweep_wal,
+		   "rows": $sweep_rows, "steps": $sweep_steps, "ok": $( [ "$sweep_error" = "-" ] && echo true || echo false )},
+ "settings": $settings,
+ "checks": $check,
+ "checkpoints": $(grep -o '^[0-9-]* [0-9:.]* [A-Z]*.*checkpoint starting: [a-z -]*' "$VP_PGDIR/server.log" |
+	python3 -c 'import json, sys; print(json.dumps([l.strip() for l in sys.stdin]))')}
+JSON
+python3 bench/sweep_report.py "$work" "$out"

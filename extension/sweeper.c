@@ -99,7 +99,7 @@ static char *sweep_database = NULL;
 static int	sweep_retention = 7 * 24 * 60;	/* minutes */
 static int	sweep_interval = 60 * 60;	/* seconds, 0 = disabled */
 static int	sweep_batch_size = 10000;
-static int	sweep_step_delay = 100;	/* milliseconds */
+static int	sweep_step_delay = 250;	/* milliseconds */
 static int	sweep_lock_timeout = 5000;	/* milliseconds, 0 = wait */
 
 /* One run of the sweep, as recorded in voltpay.sweep_state. */
@@ -203,7 +203,7 @@ vp_sweeper_init(void)
 							gettext_noop("Pause of the sweeper between two of its transactions."),
 							NULL,
 							&sweep_step_delay,
-							100,
+							250,
 							0,
 							60 * 1000,
 							PGC_SIGHUP,
