@@ -9,10 +9,10 @@ COMMENT ON FUNCTION @extschema@.sweep_idempotency() IS
 	'Deletes the idempotency rows older than voltpay.idempotency_retention, in the caller''s transaction, and returns how many; the voltpay sweeper worker does the same in short transactions.';
 
 -- Each day the sweeper deletes about one day's rows out of the eight the
--- table holds (12%), below the default autovacuum threshold (20%): vacuum
--- sooner, so that the space is reused by the next day's ingest instead of
--- growing the table.
-ALTER TABLE @extschema@.idempotency SET (autovacuum_vacuum_scale_factor = 0.05);
+-- table holds (12%), below the default autovacuum threshold (20%): at 10%,
+-- autovacuum cleans up once after each daily sweep, so that the next day's
+-- ingest reuses the space instead of growing the table.
+ALTER TABLE @extschema@.idempotency SET (autovacuum_vacuum_scale_factor = 0.1);
 
 -- State of the sweeper worker: one row, written by the worker only, in its
 -- own short transactions.
