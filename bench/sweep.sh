@@ -24,7 +24,8 @@
 #   VOLTPAY_SWEEP_SECONDS   length of the phases without sweep (default 20)
 #   VOLTPAY_SWEEP_CLIENTS   pgbench clients (default: number of CPUs)
 #   VOLTPAY_SWEEP_BATCH     messages per apply_payment_batch() call (default 100)
-#   VOLTPAY_SWEEP_WINDOW    seconds of each on and off window of the sweep (default 10)
+#   VOLTPAY_SWEEP_WINDOW    seconds of each "on" window of the sweep (default 10)
+#   VOLTPAY_SWEEP_OFF_WINDOW  seconds of each "off" window (default 5)
 #   VOLTPAY_SWEEP_SETTINGS  extra postgresql.conf lines, ';'-separated, e.g.
 #                           "voltpay.sweep_step_delay = '50ms'"
 set -euo pipefail
@@ -37,6 +38,7 @@ PHASE_SECONDS=${VOLTPAY_SWEEP_SECONDS:-20}
 CLIENTS=${VOLTPAY_SWEEP_CLIENTS:-$(nproc)}
 BATCH=${VOLTPAY_SWEEP_BATCH:-100}
 WINDOW=${VOLTPAY_SWEEP_WINDOW:-10}
+OFF_WINDOW=${VOLTPAY_SWEEP_OFF_WINDOW:-5}
 out=bench/results/sweep.json
 mkdir -p bench/results
 work=$(mktemp -d /tmp/voltpay-sweep-bench.XXXXXX)
@@ -130,7 +132,7 @@ read -r before_t0 before_t1 before_wal < <(phase_alone before)
 # delay of 60 s, through SIGHUP) in the "off" windows between them, so that
 # ingest with and without the sweep is compared over adjacent seconds, which
 # other load on the machine affects alike.
-echo "phase sweep: ingest while the worker sweeps $EXPIRED expired rows, ${WINDOW} s on / ${WINDOW} s off"
+echo "phase sweep: ingest while the worker sweeps $EXPIRED expired rows, ${WINDOW} s on / ${OFF_WINDOW} s off"
 sweep_done() { [ "$(psql -c 'SELECT last_end IS NOT NULL AND rows_deleted > 0 FROM voltpay.sweep_status')" = t ]; }
 reload() { psql -c "$1" -c 'SELECT pg_reload_conf()' >/dev/null; }
 : >"$work/windows"
@@ -146,7 +148,7 @@ until sweep_done; do
 	sweep_done && break
 	reload "ALTER SYSTEM SET voltpay.sweep_step_delay = '60s'"
 	t0=$(now)
-	sleep "$WINDOW"
+	sleep "$OFF_WINDOW"
 	echo "off $t0 $(now)" >>"$work/windows"
 	reload 'ALTER SYSTEM RESET voltpay.sweep_step_delay'
 	kill -0 "$ingest_pid" 2>/dev/null || { echo "sweep bench: ingest stopped early" >&2; exit 1; }
@@ -193,7 +195,7 @@ SQL
 
 cat >"$work/raw.json" <<JSON
 {"batch": $BATCH, "clients": $CLIENTS, "expired": $EXPIRED, "young": $YOUNG,
- "window_s": $WINDOW, "table_mb": $table_mb,
+ "window_s": [$WINDOW, $OFF_WINDOW], "table_mb": $table_mb,
  "before": [$before_t0, $before_t1, $before_wal],
  "vacuum": [$vacuum_t0, $vacuum_t1, $vacuum_wal],
  "after": [$after_t0, $after_t1, $after_wal],

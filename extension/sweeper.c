@@ -99,7 +99,7 @@ static char *sweep_database = NULL;
 static int	sweep_retention = 7 * 24 * 60;	/* minutes */
 static int	sweep_interval = 60 * 60;	/* seconds, 0 = disabled */
 static int	sweep_batch_size = 10000;
-static int	sweep_step_delay = 250;	/* milliseconds */
+static int	sweep_step_delay = 500;	/* milliseconds */
 static int	sweep_lock_timeout = 5000;	/* milliseconds, 0 = wait */
 
 /* One run of the sweep, as recorded in voltpay.sweep_state. */
@@ -203,7 +203,7 @@ vp_sweeper_init(void)
 							gettext_noop("Pause of the sweeper between two of its transactions."),
 							NULL,
 							&sweep_step_delay,
-							250,
+							500,
 							0,
 							60 * 1000,
 							PGC_SIGHUP,
@@ -722,7 +722,12 @@ vp_sweeper_main(Datum main_arg)
 
 		now = GetCurrentTimestamp();
 		if (sweep_next_run != 0 && now >= sweep_next_run &&
-			!RecoveryInProgress())
+			RecoveryInProgress())
+		{
+			/* Cannot happen (BgWorkerStart_RecoveryFinished); never spin. */
+			sweep_schedule(now);
+		}
+		else if (sweep_next_run != 0 && now >= sweep_next_run)
 		{
 			volatile bool done = false;
 
