@@ -26,6 +26,9 @@
  * A bad message never raises an ERROR; a bad call (arrays of different
  * lengths, NULL arrays) does.  Nothing is committed here.
  *
+ * apply_payment_batch_events() runs the same phases and also returns the
+ * outbox events of phase 5, so a publisher need not read them back.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -51,6 +54,7 @@
 #include "apply_int.h"
 
 PG_FUNCTION_INFO_V1(apply_payment_batch);
+PG_FUNCTION_INFO_V1(apply_payment_batch_events);
 
 /* Plans kept for the session. */
 static SPIPlanPtr apply_plan_idem_insert = NULL;
@@ -466,20 +470,44 @@ apply_quarantine(ApplyBatch *batch)
 }
 
 /*
+ * apply_text_array
+ *	  text[] of n C strings.
+ */
+static Datum
+apply_text_array(int n, const char *const *strs)
+{
+	Datum		elems[VP_MAX_HEADERS];
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(strs[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
  * apply_output
- *	  One result row per message, in input order.
+ *	  One result row per message, in input order; with the batch's events
+ *	  (apply_payment_batch_events()), one row per event instead, the
+ *	  message's columns repeated, and one row with NULL event columns for a
+ *	  message that queued none.  Rows are formed in a context reset per row.
  */
 static void
 apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 {
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "voltpay result row",
+												 ALLOCSET_DEFAULT_SIZES);
+	int			natts = batch->want_events ? 13 : 7;
+	int			ev = 0;
 	int			i;
 
 	for (i = 0; i < batch->n; i++)
 	{
 		ApplyItem  *it = &batch->items[i];
-		Datum		values[7];
-		bool		nulls[7] = {false};
+		Datum		values[13];
+		bool		nulls[13] = {false};
 		const char *status;
+		MemoryContext old;
 
 		switch (it->status)
 		{
@@ -495,6 +523,7 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 			default:
 				elog(ERROR, "voltpay: message %d left unclassified", i + 1);
 		}
+		old = MemoryContextSwitchTo(rowcxt);
 		values[0] = Int32GetDatum(i + 1);
 		values[1] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
 		nulls[1] = !it->has_id;
@@ -506,17 +535,45 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 		nulls[5] = it->payment == NULL;
 		values[5] = it->payment ? UUIDPGetDatum(&it->payment->payment_id) : (Datum) 0;
 		values[6] = PointerGetDatum(cstring_to_text_with_len(it->traceparent + 3, 32));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		if (!batch->want_events)
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		else if (ev >= batch->nevents || batch->events[ev].item != i)
+		{
+			memset(nulls + 7, true, natts - 7);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		else
+		{
+			for (; ev < batch->nevents && batch->events[ev].item == i; ev++)
+			{
+				ApplyEvent *e = &batch->events[ev];
+
+				values[7] = Int64GetDatum(e->event_id);
+				values[8] = CStringGetTextDatum(e->kind);
+				nulls[9] = e->key == NULL;
+				values[9] = e->key ? CStringGetTextDatum(e->key) : (Datum) 0;
+				values[10] = PointerGetDatum(e->value);
+				values[11] = apply_text_array(e->headers.n, e->headers.keys);
+				values[12] = apply_text_array(e->headers.n, e->headers.values);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
 	}
+	if (batch->want_events && ev != batch->nevents)
+		elog(ERROR, "voltpay: %d of %d outbox events left out of the result",
+			 batch->nevents - ev, batch->nevents);
+	MemoryContextDelete(rowcxt);
 }
 
 /*
- * apply_payment_batch
- *	  SQL: voltpay.apply_payment_batch(keys, payloads, topic, partitions,
- *	  offsets, timestamps, traceparents, quarantine).  See the file header.
+ * apply_run
+ *	  Both SQL functions: the arguments of apply_payment_batch(), the
+ *	  result with or without the events.
  */
-Datum
-apply_payment_batch(PG_FUNCTION_ARGS)
+static Datum
+apply_run(FunctionCallInfo fcinfo, bool want_events)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext batchcxt,
@@ -587,6 +644,10 @@ apply_payment_batch(PG_FUNCTION_ARGS)
 	batch.topic = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	batch.quarantine = PG_ARGISNULL(7) ? true : PG_GETARG_BOOL(7);
 	batch.now = GetCurrentTransactionStartTimestamp();
+	batch.cxt = batchcxt;
+	batch.want_events = want_events;
+	if (want_events)
+		batch.events = palloc(sizeof(ApplyEvent) * 2 * Max(n, 1));
 
 	for (i = 0; i < n; i++)
 	{
@@ -637,4 +698,26 @@ apply_payment_batch(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(batchcxt);
 	return (Datum) 0;
+}
+
+/*
+ * apply_payment_batch
+ *	  SQL: voltpay.apply_payment_batch(keys, payloads, topic, partitions,
+ *	  offsets, timestamps, traceparents, quarantine).  See the file header.
+ */
+Datum
+apply_payment_batch(PG_FUNCTION_ARGS)
+{
+	return apply_run(fcinfo, false);
+}
+
+/*
+ * apply_payment_batch_events
+ *	  SQL: voltpay.apply_payment_batch_events(), the same with the outbox
+ *	  events the batch queued in the result.
+ */
+Datum
+apply_payment_batch_events(PG_FUNCTION_ARGS)
+{
+	return apply_run(fcinfo, true);
 }

@@ -68,6 +68,18 @@ typedef struct ApplyPartition
 	int64		rejected;
 } ApplyPartition;
 
+/* An outbox event queued by the batch, kept for the result of
+ * apply_payment_batch_events(); in the batch's memory context. */
+typedef struct ApplyEvent
+{
+	int			item;			/* index of its message */
+	int64		event_id;
+	const char *kind;
+	const char *key;			/* NULL: no key */
+	bytea	   *value;
+	VpHeaders	headers;
+} ApplyEvent;
+
 typedef struct ApplyBatch
 {
 	int			n;
@@ -78,6 +90,10 @@ typedef struct ApplyBatch
 	HTAB	   *ids;
 	int			npartitions;
 	ApplyPartition *partitions;
+	MemoryContext cxt;			/* the call's batch context */
+	bool		want_events;	/* keep the queued events for the result */
+	int			nevents;
+	ApplyEvent *events;			/* 2 per message at most, input order */
 } ApplyBatch;
 
 

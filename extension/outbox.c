@@ -178,12 +178,26 @@ vp_event_email(const VpPayment *p)
 }
 
 /*
- * outbox_jsonb
- *	  A flat JSON object of string values as jsonb, built without parsing
- *	  text.  NULL values are left out.
+ * outbox_header
+ *	  Appends one header unless its value is NULL.
  */
-static Jsonb *
-outbox_jsonb(int n, const char *const *keys, const char *const *values)
+static void
+outbox_header(VpHeaders *h, const char *key, const char *value)
+{
+	Assert(h->n < VP_MAX_HEADERS);
+	if (value == NULL)
+		return;
+	h->keys[h->n] = key;
+	h->values[h->n] = value;
+	h->n++;
+}
+
+/*
+ * vp_headers_jsonb
+ *	  Headers as a flat jsonb object of strings, built without parsing text.
+ */
+Jsonb *
+vp_headers_jsonb(const VpHeaders *h)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue	v;
@@ -191,16 +205,14 @@ outbox_jsonb(int n, const char *const *keys, const char *const *values)
 	int			i;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < h->n; i++)
 	{
-		if (values[i] == NULL)
-			continue;
 		v.type = jbvString;
-		v.val.string.val = (char *) keys[i];
-		v.val.string.len = strlen(keys[i]);
+		v.val.string.val = (char *) h->keys[i];
+		v.val.string.len = strlen(h->keys[i]);
 		pushJsonbValue(&state, WJB_KEY, &v);
-		v.val.string.val = (char *) values[i];
-		v.val.string.len = strlen(values[i]);
+		v.val.string.val = (char *) h->values[i];
+		v.val.string.len = strlen(h->values[i]);
 		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
 	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
@@ -209,42 +221,35 @@ outbox_jsonb(int n, const char *const *keys, const char *const *values)
 
 /*
  * vp_event_headers
- *	  Kafka headers of an event.
+ *	  Kafka headers of an event, into *h, in name order.
  */
-Jsonb *
-vp_event_headers(const pg_uuid_t *message_id, const char *event,
+void
+vp_event_headers(VpHeaders *h, const pg_uuid_t *message_id, const char *event,
 				 const char *traceparent)
 {
-	const char *keys[3] = {"event", "message_id", "traceparent"};
-	const char *values[3];
-
-	values[0] = event;
-	values[1] = vp_uuid_text(message_id);
-	values[2] = traceparent;
-	return outbox_jsonb(3, keys, values);
+	h->n = 0;
+	outbox_header(h, "event", event);
+	outbox_header(h, "message_id", vp_uuid_text(message_id));
+	outbox_header(h, "traceparent", traceparent);
 }
 
 /*
  * vp_dead_letter_headers
- *	  Kafka headers of a dead-letter event: why the message was rejected and
- *	  where it came from.  message_id may be NULL.
+ *	  Kafka headers of a dead-letter event, into *h, in name order: why the
+ *	  message was rejected and where it came from.  message_id may be NULL.
  */
-Jsonb *
-vp_dead_letter_headers(const pg_uuid_t *message_id, const char *reason,
-					   const char *detail, const char *topic, int32 partition,
-					   int64 offset, bool has_coordinates,
-					   const char *traceparent)
+void
+vp_dead_letter_headers(VpHeaders *h, const pg_uuid_t *message_id,
+					   const char *reason, const char *detail,
+					   const char *topic, int32 partition, int64 offset,
+					   bool has_coordinates, const char *traceparent)
 {
-	const char *keys[6] = {"event", "voltpay-reason", "voltpay-detail",
-	"message_id", "voltpay-source", "traceparent"};
-	const char *values[6];
-
-	values[0] = "payment_rejected";
-	values[1] = reason;
-	values[2] = detail;
-	values[3] = message_id ? vp_uuid_text(message_id) : NULL;
-	values[4] = has_coordinates ?
-		psprintf("%s:%d:" INT64_FORMAT, topic ? topic : "", partition, offset) : NULL;
-	values[5] = traceparent;
-	return outbox_jsonb(6, keys, values);
+	h->n = 0;
+	outbox_header(h, "event", "payment_rejected");
+	outbox_header(h, "message_id", message_id ? vp_uuid_text(message_id) : NULL);
+	outbox_header(h, "traceparent", traceparent);
+	outbox_header(h, "voltpay-detail", detail);
+	outbox_header(h, "voltpay-reason", reason);
+	outbox_header(h, "voltpay-source", has_coordinates ?
+				  psprintf("%s:%d:" INT64_FORMAT, topic ? topic : "", partition, offset) : NULL);
 }

@@ -148,13 +148,21 @@ extern void vp_bulk_end(VpBulkInsert *b);
 /* outbox.c: event bodies and headers (see sql/parts/50-dba.sql) */
 extern char *vp_event_read(const VpPayment *p, TimestampTz applied_at);
 extern char *vp_event_email(const VpPayment *p);
-extern Jsonb *vp_event_headers(const pg_uuid_t *message_id,
-							   const char *event, const char *traceparent);
-extern Jsonb *vp_dead_letter_headers(const pg_uuid_t *message_id,
-									const char *reason, const char *detail,
-									const char *topic, int32 partition,
-									int64 offset, bool has_coordinates,
-									const char *traceparent);
+#define VP_MAX_HEADERS	6
+typedef struct VpHeaders
+{
+	int			n;
+	const char *keys[VP_MAX_HEADERS];
+	const char *values[VP_MAX_HEADERS];
+} VpHeaders;
+extern void vp_event_headers(VpHeaders *h, const pg_uuid_t *message_id,
+							 const char *event, const char *traceparent);
+extern void vp_dead_letter_headers(VpHeaders *h, const pg_uuid_t *message_id,
+								   const char *reason, const char *detail,
+								   const char *topic, int32 partition,
+								   int64 offset, bool has_coordinates,
+								   const char *traceparent);
+extern Jsonb *vp_headers_jsonb(const VpHeaders *h);
 extern char *vp_uuid_text(const pg_uuid_t *u);
 
 /* trace.c: W3C traceparent, "00-<trace id>-<span id>-<flags>" */

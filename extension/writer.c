@@ -20,28 +20,52 @@
 
 /*
  * writer_outbox_add
- *	  Adds one outbox event.
+ *	  Adds one outbox event; with batch->want_events, keeps a copy of it in
+ *	  the batch context for the result.
  */
 static void
 writer_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
-				 const char *kind, const char *key, Datum value,
-				 Jsonb *headers)
+				 const char *kind, const char *key, bytea *value,
+				 const VpHeaders *headers)
 {
 	Datum		values[8];
 	bool		nulls[8] = {false};
+	int64		event_id = vp_bulk_nextval(outbox, 1);
 
-	values[0] = Int64GetDatum(vp_bulk_nextval(outbox, 1));
+	values[0] = Int64GetDatum(event_id);
 	values[1] = CStringGetTextDatum(kind);
 	values[2] = key ? CStringGetTextDatum(key) : (Datum) 0;
 	nulls[2] = key == NULL;
-	values[3] = value;
-	values[4] = JsonbPGetDatum(headers);
+	values[3] = PointerGetDatum(value);
+	values[4] = JsonbPGetDatum(vp_headers_jsonb(headers));
 	values[5] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
 	nulls[5] = !it->has_id;
 	values[6] = Int32GetDatum(it->partition);
 	nulls[6] = !it->has_coord;
 	values[7] = TimestampTzGetDatum(batch->now);
 	vp_bulk_add(outbox, values, nulls);
+
+	if (batch->want_events)
+	{
+		MemoryContext old = MemoryContextSwitchTo(batch->cxt);
+		ApplyEvent *ev = &batch->events[batch->nevents++];
+		int			i;
+
+		Assert(batch->nevents <= 2 * batch->n);
+		ev->item = it - batch->items;
+		ev->event_id = event_id;
+		ev->kind = kind;		/* a literal */
+		ev->key = key ? pstrdup(key) : NULL;
+		ev->value = palloc(VARSIZE_ANY(value));
+		memcpy(ev->value, value, VARSIZE_ANY(value));
+		ev->headers.n = headers->n;
+		for (i = 0; i < headers->n; i++)
+		{
+			ev->headers.keys[i] = headers->keys[i];	/* literals */
+			ev->headers.values[i] = pstrdup(headers->values[i]);
+		}
+		MemoryContextSwitchTo(old);
+	}
 }
 
 /*
@@ -64,7 +88,7 @@ writer_party(VpBulkInsert *party, Datum payment_id, const char *role,
 	vp_bulk_add(party, values, nulls);
 }
 
-static Datum
+static bytea *
 writer_bytea(const char *s)
 {
 	size_t		len = strlen(s);
@@ -72,7 +96,7 @@ writer_bytea(const char *s)
 
 	SET_VARSIZE(b, len + VARHDRSZ);
 	memcpy(VARDATA(b), s, len);
-	return PointerGetDatum(b);
+	return b;
 }
 
 /*
@@ -89,6 +113,7 @@ vp_apply_write(ApplyBatch *batch)
 			   *notification = NULL,
 			   *outbox = NULL;
 	MemoryContext rowcxt;
+	VpHeaders	headers;
 	int			i;
 
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay write row",
@@ -147,15 +172,17 @@ vp_apply_write(ApplyBatch *batch)
 				vp_bulk_add(notification, values, nulls);
 			}
 
+			vp_event_headers(&headers, &p->message_id, "payment_applied",
+							 it->traceparent);
 			writer_outbox_add(outbox, batch, it, "read", p->account_id,
-							 writer_bytea(vp_event_read(p, batch->now)),
-							 vp_event_headers(&p->message_id, "payment_applied",
-											  it->traceparent));
+							 writer_bytea(vp_event_read(p, batch->now)), &headers);
 			if (p->customer_email)
+			{
+				vp_event_headers(&headers, &p->message_id, "payment_email",
+								 it->traceparent);
 				writer_outbox_add(outbox, batch, it, "email", p->account_id,
-								 writer_bytea(vp_event_email(p)),
-								 vp_event_headers(&p->message_id, "payment_email",
-												  it->traceparent));
+								 writer_bytea(vp_event_email(p)), &headers);
+			}
 			MemoryContextSwitchTo(old);
 		}
 		else if (it->dead_letter)
@@ -163,13 +190,12 @@ vp_apply_write(ApplyBatch *batch)
 			if (outbox == NULL)
 				outbox = vp_bulk_begin("outbox");
 			old = MemoryContextSwitchTo(rowcxt);
+			vp_dead_letter_headers(&headers, it->has_id ? &it->message_id : NULL,
+								   vp_reason_code(it->reason), it->detail,
+								   batch->topic, it->partition, it->offset,
+								   it->has_coord, it->traceparent);
 			writer_outbox_add(outbox, batch, it, "dead_letter", it->key,
-							 it->payload ? PointerGetDatum(it->payload) : writer_bytea(""),
-							 vp_dead_letter_headers(it->has_id ? &it->message_id : NULL,
-													vp_reason_code(it->reason),
-													it->detail, batch->topic,
-													it->partition, it->offset,
-													it->has_coord, it->traceparent));
+							 it->payload ? it->payload : writer_bytea(""), &headers);
 			MemoryContextSwitchTo(old);
 		}
 		MemoryContextReset(rowcxt);

@@ -23,6 +23,40 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean) IS
 	'Validates and applies a batch of raw Kafka payment messages exactly once in the caller''s transaction; one row per message, in input order.';
 
+-- The same apply, joined with the outbox events each message queued: one
+-- row per event (a message with two events gives two rows with the same
+-- ordinal), one row with NULL event columns for a message that queued none.
+-- The bridge publishes from this result after its COMMIT instead of reading
+-- back what it has just written.
+CREATE FUNCTION @extschema@.apply_payment_batch_events(
+	keys		text[],
+	payloads	bytea[],
+	topic		text			DEFAULT NULL,
+	partitions	integer[]		DEFAULT NULL,
+	offsets		bigint[]		DEFAULT NULL,
+	timestamps	timestamptz[]	DEFAULT NULL,
+	traceparents text[]			DEFAULT NULL,
+	quarantine	boolean			DEFAULT true,
+	OUT ordinal		integer,
+	OUT message_id	uuid,
+	OUT status		text,
+	OUT reason		text,
+	OUT detail		text,
+	OUT payment_id	uuid,
+	OUT trace_id	text,
+	OUT event_id	bigint,
+	OUT event_kind	text,
+	OUT event_key	text,
+	OUT event_value	bytea,
+	OUT header_names text[],
+	OUT header_values text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'apply_payment_batch_events'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.apply_payment_batch_events(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean) IS
+	'apply_payment_batch() that also returns the outbox events it queued: one row per event, in event order (a message without events: one row, event columns NULL).';
+
 CREATE FUNCTION @extschema@.apply_payment(
 	payload		bytea,
 	key			text	DEFAULT NULL,

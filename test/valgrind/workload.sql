@@ -40,6 +40,15 @@ SELECT status, reason, count(*) FROM voltpay.apply_payment_batch(
 SELECT count(*) FROM voltpay.apply_payment_batch(ARRAY[NULL, NULL, NULL]::text[], ARRAY[vg_msg(9001), vg_msg(9002), vg_msg(9003)],
 	traceparents => ARRAY['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'ff-junk', NULL]);
 
+-- The events variant: applied with e-mail (2 events), duplicates (none),
+-- rejected (dead letters, one without a message id).
+SELECT status, count(*), count(event_id), sum(cardinality(header_names)) FROM voltpay.apply_payment_batch_events(
+	(SELECT array_agg('acc-' || (i % 17) ORDER BY i) FROM generate_series(490, 620) i),
+	(SELECT array_agg(CASE WHEN i % 9 = 0 THEN convert_to('[' || i || ']', 'UTF8') ELSE vg_msg(i) END ORDER BY i)
+	   FROM generate_series(490, 620) i),
+	'vg', (SELECT array_agg(i % 7 ORDER BY i) FROM generate_series(490, 620) i),
+	(SELECT array_agg(i::bigint + 100000 ORDER BY i) FROM generate_series(490, 620) i)) GROUP BY 1 ORDER BY 1;
+
 SELECT count(*) FROM voltpay.validate_message(vg_msg(1), 'acc-1');
 
 SELECT count(*) FROM voltpay.outbox_fetch(100000);
