@@ -11,12 +11,21 @@
 #             half-way; recovery
 #   lb_utr    update-testing-rollback
 #   lb_upg    upgrade path: the first released version (update-to-tag), then
-#             update to the current one; rollback all with other databases
-#             still using the roles
+#             update to the current one; a payment applied, then
+#             rollback --tag=v0.1.0 (the downgrade script): back at 0.1.0,
+#             payment kept; Liquibase rolls tag-v0.1.0 back too (a changeset
+#             that only tags), update-to-tag v0.1.0 records it again, and
+#             the catalog then equals the one update-to-tag v0.1.0 gave;
+#             rollback all with other databases still using the roles
+#   lb_direct plain CREATE EXTENSION voltpay (the assembled script of the
+#             current version, no Liquibase)
 #
 # and compares the catalogs of lb_pre, lb_utr and lb_upg with lb_fresh's
-# (extension members' full DDL, ACLs, roles, settings, changelog rows),
-# after checking that the comparison does see a difference.
+# (extension members' full DDL, ACLs, roles, settings, changelog rows), and
+# lb_direct's with lb_fresh's apart from the database's grants, settings and
+# changelog rows (Liquibase's, not the extension's): the upgrade scripts and
+# the current version's full script give the same extension.  The
+# comparison is first shown to see a difference.
 #
 # Needs `make install` done (the top-level `make test` does it).  Prints
 # "ok"/"not ok" per check, the Liquibase output of failed steps, and exits
@@ -98,7 +107,8 @@ SELECT 'schema ' || nspname FROM pg_namespace WHERE nspname = 'voltpay';
 SELECT 'object ' || pg_describe_object(classid, objid, objsubid)
   FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
    AND refobjid IN (SELECT oid FROM pg_extension WHERE extname = 'voltpay');
-SELECT 'function ' || oid::regprocedure FROM pg_proc WHERE proname IN ('apply_payment_batch', 'outbox_fetch');
+SELECT 'function ' || oid::regprocedure FROM pg_proc
+ WHERE proname IN ('apply_payment_batch', 'apply_payment_batch_events', 'outbox_fetch');
 SELECT 'role ' || rolname FROM pg_roles WHERE rolname LIKE 'voltpay%' ORDER BY rolname DESC;
 SELECT 'database acl ' || a::text FROM pg_database, unnest(datacl) AS a
  WHERE datname = current_database() AND a::text LIKE 'voltpay%';
@@ -170,17 +180,38 @@ SQL
 	} >"$out" 2>&1
 }
 
-# compare NAME DB: DB's catalog equals lb_fresh's.
+# compare NAME DB [REF]: DB's catalog equals the catalog file REF
+# ($work/cat.lb_fresh, lb_fresh's, by default).
 compare() {
+	local ref=${3:-$work/cat.lb_fresh}
 	catalog "$2" "$work/cat.$2" || { fail "$1" "catalog of $2 failed:" "$(tail -20 "$work/cat.$2")"; return; }
-	if diff -u "$work/cat.lb_fresh" "$work/cat.$2" >"$work/diff.$2"; then
+	if diff -u "$ref" "$work/cat.$2" >"$work/diff.$2"; then
 		ok "$1"
 	else
 		fail "$1" "$(head -40 "$work/diff.$2")"
 	fi
 }
+# without CAT SECTION...: catalog file CAT without the sections named
+# (their "== " titles without the "== ").
+without() {
+	local cat=$1; shift
+	awk -v drop="$(printf '== %s\n' "$@")" \
+		'BEGIN { n = split(drop, d, "\n"); for (i = 1; i <= n; i++) if (d[i] != "") skip_title[d[i]] = 1 }
+		 /^== / { skip = ($0 in skip_title) } !skip' "$cat"
+}
+# compare_without NAME DB REF SECTION...: DB's catalog equals the catalog
+# file REF, apart from the sections named.
+compare_without() {
+	local name=$1 db=$2 ref=$3; shift 3
+	catalog "$db" "$work/cat.$db" || { fail "$name" "catalog of $db failed:" "$(tail -20 "$work/cat.$db")"; return; }
+	if diff -u <(without "$ref" "$@") <(without "$work/cat.$db" "$@") >"$work/diff.$db"; then
+		ok "$name"
+	else
+		fail "$name" "$(head -40 "$work/diff.$db")"
+	fi
+}
 
-for db in lb_fresh lb_pre lb_utr lb_upg; do
+for db in lb_fresh lb_pre lb_utr lb_upg lb_direct; do
 	createdb "$db" || { echo "not ok - createdb $db"; exit 1; }
 done
 
@@ -220,7 +251,7 @@ if DB="postgresql://$PGUSER@$PGHOST:$PGPORT/lb_fresh" lb update1 lb_fresh update
 else
 	fail "update from empty (libpq URL)" "$(grep -v '^[[:space:]]*at ' "$work/update1.out" | tail -25)"
 fi
-same "extension installed at the last version" "$(q lb_fresh "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.1.0"
+same "extension installed at the last version" "$(q lb_fresh "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.2.0"
 same "roles created NOLOGIN, by the changelog" "$(q lb_fresh "SELECT string_agg(rolname || ':' || rolcanlogin || ':' || (shobj_description(oid, 'pg_authid') LIKE '%Created by the voltpay Liquibase changelog.'), ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'voltpay%'")" \
 	"voltpay_dba:false:true,voltpay_monitor:false:true,voltpay_writer:false:true"
 same "database settings" "$(q lb_fresh "SELECT setconfig FROM pg_db_role_setting WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = 'lb_fresh')")" \
@@ -284,7 +315,19 @@ lb_ok "update-to-tag v0.1.0 (first released version)" upg1 lb_upg update-to-tag 
 same "update-to-tag stops at the tag" \
 	"$(q lb_upg "SELECT id || ':' || tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1")" "tag-v0.1.0:v0.1.0"
 same "first released version installed" "$(q lb_upg "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.1.0"
+same "0.1.0 has no apply_payment_batch_events()" \
+	"$(q lb_upg "SELECT count(*) FROM pg_proc WHERE proname = 'apply_payment_batch_events'")" "0"
+# The released 0.1.0, for the rollback to v0.1.0 below.
+catalog lb_upg "$work/cat.v0.1.0" || fail "catalog at v0.1.0" "$(tail -20 "$work/cat.v0.1.0")"
 lb_ok "update to the current version" upg2 lb_upg update
+same "upgraded to 0.2.0, changelog ends at tag v0.2.0" \
+	"$(q lb_upg "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'voltpay') || ' ' ||
+					   (SELECT id || ':' || tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1)")" \
+	"0.2.0 tag-v0.2.0:v0.2.0"
+
+echo "# plain CREATE EXTENSION of the current version (roles exist: lb_fresh's changelog made them)"
+check "CREATE EXTENSION voltpay, no Liquibase" q lb_direct "CREATE EXTENSION voltpay"
+same "CREATE EXTENSION installs 0.2.0" "$(q lb_direct "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.2.0"
 
 echo "# catalogs against the fresh install"
 check "catalog holds the members' DDL" grep -q "CREATE TABLE voltpay.payment " "$work/cat.lb_fresh"
@@ -292,11 +335,22 @@ check "catalog holds the members' privileges" grep -q "GRANT ALL ON FUNCTION vol
 compare "upgrade path gives the catalog of a fresh install" lb_upg
 compare "update-testing-rollback gives the catalog of a fresh install" lb_utr
 compare "recovery from a half-way failure gives the catalog of a fresh install" lb_pre
+check "the catalog holds apply_payment_batch_events() with its grant to voltpay_writer" \
+	grep -q "GRANT ALL ON FUNCTION voltpay.apply_payment_batch_events(.*) TO voltpay_writer;" "$work/cat.lb_fresh"
+check "... and its comment" grep -q "COMMENT ON FUNCTION voltpay.apply_payment_batch_events(.*) IS 'apply_payment_batch() that also" "$work/cat.lb_fresh"
+same "a catalog without sections keeps the others whole" \
+	"$(without "$work/cat.lb_fresh" "database privileges and settings" "changelog" | grep -e '^== ' -e '^GRANT ALL ON FUNCTION voltpay.apply_payment_batch_events' | cut -c1-50)" \
+	"$(printf '%s\n' "== extension" "== extension members" "== initial privileges recorded by the extension" "== roles" \
+		"== DDL of schema voltpay, members detached" "GRANT ALL ON FUNCTION voltpay.apply_payment_batch_" "GRANT ALL ON FUNCTION voltpay.apply_payment_batch_")"
+# Without Liquibase the database has no changelog rows, no grants and no
+# settings of its own: the rest must be the same.
+compare_without "plain CREATE EXTENSION gives the extension of the Liquibase install (upgrade scripts = full script)" \
+	lb_direct "$work/cat.lb_fresh" "database privileges and settings" "changelog"
 
 # The comparison must see a difference: a changed comment and a function
-# no longer SECURITY DEFINER in lb_upg (rolled back below anyway).
-q lb_upg "COMMENT ON TABLE voltpay.outbox IS 'changed'; ALTER FUNCTION voltpay.outbox_ack(bigint[]) SECURITY INVOKER" >/dev/null
-catalog lb_upg "$work/cat.tampered"
+# no longer SECURITY DEFINER in lb_utr (which nothing uses afterwards).
+q lb_utr "COMMENT ON TABLE voltpay.outbox IS 'changed'; ALTER FUNCTION voltpay.outbox_ack(bigint[]) SECURITY INVOKER" >/dev/null
+catalog lb_utr "$work/cat.tampered"
 diff "$work/cat.lb_fresh" "$work/cat.tampered" >"$work/diff.tampered"
 if grep -q "^> COMMENT ON TABLE voltpay.outbox IS 'changed';" "$work/diff.tampered" &&
    grep -q "^< .*SECURITY DEFINER" "$work/diff.tampered" &&
@@ -319,8 +373,30 @@ same "demo logins dropped, group roles kept" \
 	"$(q lb_fresh "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'voltpay%'")" \
 	"voltpay_dba,voltpay_monitor,voltpay_writer"
 
+echo "# rollback of the upgrade: rollback --tag=v0.1.0 runs the downgrade script and keeps the data"
+payment='{"message_id":"0b7e2a7c-0000-4000-8000-0000000000a1","payment_id":"5d1f0000-0000-4000-8000-0000000000a1","account_id":"acc-100","amount":"250.00","currency":"EUR","debtor":{"name":"Maria Schmidt","iban":"DE89370400440532013000"},"creditor":{"name":"Jean Dupont","iban":"FR1420041010050500013M02606"},"created_at":"2026-11-24T08:15:00Z"}'
+same "a payment applied at 0.2.0" \
+	"$(q lb_upg "SELECT status FROM voltpay.apply_payment_batch(ARRAY['acc-100'], ARRAY[convert_to('$payment', 'UTF8')], 'payment_writer_topic', ARRAY[0], ARRAY[10])")" "applied"
+lb_ok "rollback --tag=v0.1.0 from 0.2.0" upg_rb_tag lb_upg rollback --tag=v0.1.0
+# Liquibase also rolls back the changeset holding the tag when it does
+# nothing but tag (AfterTagChangeSetFilter): tag-v0.1.0's row goes too, and
+# the next update records it again.
+same "back at 0.1.0, apply_payment_batch_events() gone, changelog ends at extension-0.1.0" \
+	"$(q lb_upg "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'voltpay') || ' ' ||
+					   (SELECT count(*) FROM pg_proc WHERE proname = 'apply_payment_batch_events') || ' ' ||
+					   (SELECT string_agg(id, ',' ORDER BY orderexecuted) FROM databasechangelog)")" \
+	"0.1.0 0 roles,database,extension-0.1.0"
+same "the rollback kept the payment, its outbox event and the partition position" \
+	"$(q lb_upg "SELECT (SELECT string_agg(payment_id || ' ' || amount || ' ' || currency, ',') FROM voltpay.payments) || ' / ' ||
+					   (SELECT string_agg(kind, ',' ORDER BY event_id) FROM voltpay.outbox) || ' / ' ||
+					   (SELECT next_offset FROM voltpay.partition_position WHERE topic = 'payment_writer_topic' AND partition = 0)")" \
+	"5d1f0000-0000-4000-8000-0000000000a1 250.00 EUR / read / 11"
+lb_ok "update-to-tag v0.1.0 records the tag again" upg_retag lb_upg update-to-tag --tag=v0.1.0
+compare "rollback --tag=v0.1.0 (then update-to-tag v0.1.0) gives the catalog of update-to-tag v0.1.0" lb_upg "$work/cat.v0.1.0"
+
 echo "# rollback where other databases still use the roles"
-lb_ok "rollback-count all on lb_upg" upg_rb lb_upg rollback-count --count="$(q lb_upg "SELECT count(*) FROM databasechangelog")"
+lb_ok "rollback-count all on lb_upg" upg_rb lb_upg rollback-count --count="$(q lb_upg "SELECT count(*) FROM databasechangelog")" \
+	-Dvoltpay.rollback_drops_data=true
 same "lb_upg left with nothing but the shared roles" "$(leftovers lb_upg)" "$(printf 'role voltpay_writer\nrole voltpay_monitor\nrole voltpay_dba')"
 same "lb_fresh still works" "$(q lb_fresh "SELECT has_function_privilege('voltpay_writer', 'voltpay.outbox_ack(bigint[])', 'EXECUTE')")" "t"
 
