@@ -94,6 +94,17 @@ batch_on_row(void *arg, int ordinal, const char *message_id, const char *status,
 }
 
 /*
+ * batch_on_event
+ *	  One outbox event of a batch that has just committed: to the producer.
+ */
+static void
+batch_on_event(void *arg, VbEvent *e)
+{
+	(void) arg;
+	vb_outbox_produce_applied(e);
+}
+
+/*
  * batch_applied
  *	  Messages are in the database: the partitions' next offsets move.
  */
@@ -178,6 +189,7 @@ batch_quarantine(ConsMsg *cm, const char *sqlstate, const char *error, bool with
 			vb_log(VB_LOG_WARN, &c, "message quarantined: its apply raised an error%s",
 				   stored ? "" : " (it was already quarantined)");
 			vb_metric_add(VB_C_QUARANTINED, 1);
+			vb_outbox_resync("a message was quarantined");
 			batch_applied(&m, 1);
 			return BATCH_OK;
 		}
@@ -220,6 +232,9 @@ batch_apply_range(int lo, int hi)
 		BatchCtx	ctx = {0};
 		VbDbError	err;
 		VbDbStatus	st;
+		const int64_t *acks;
+		int			nacks;
+		int64_t		deleted = 0;
 		int			half,
 					mid,
 					seen;
@@ -239,9 +254,12 @@ batch_apply_range(int lo, int hi)
 		}
 		ctx.msgs = arr;
 		ctx.n = n;
-		st = vb_db_apply(arr, n, vb_conf.input_topic, batch_on_row, &ctx, &err);
+		nacks = vb_outbox_acks(&acks);
+		st = vb_db_apply(arr, n, vb_conf.input_topic, acks, nacks, &deleted,
+						 batch_on_row, batch_on_event, &ctx, &err);
 		if (st == VB_DB_OK)
 		{
+			vb_outbox_acked(nacks, deleted);
 			batch_applied(arr, n);
 			vb_metric_add(VB_C_APPLIED, ctx.applied);
 			vb_metric_add(VB_C_DUPLICATE, ctx.duplicate);
@@ -252,6 +270,8 @@ batch_apply_range(int lo, int hi)
 			free(idx);
 			return BATCH_OK;
 		}
+		/* A commit whose outcome is unknown may have queued events. */
+		vb_outbox_resync("a batch failed");
 		if (st == VB_DB_TRANSIENT)
 		{
 			free(arr);
@@ -475,8 +495,8 @@ batch_process_next(void)
 			if (ts >= 0 && (oldest < 0 || ts < oldest))
 				oldest = ts;
 		}
-		vb_debug("batch of %d applied; it filled in %" PRId64 " ms, its oldest record is %" PRId64 " ms old",
-				 k, vb_now_ms() - cons_cur.first_ms,
+		vb_debug("batch of %d applied (%d events in flight); it filled in %" PRId64 " ms, its oldest record is %" PRId64 " ms old",
+				 k, vb_outbox_inflight(), vb_now_ms() - cons_cur.first_ms,
 				 oldest >= 0 ? vb_wall_us() / 1000 - oldest : -1);
 		batch_commit(false);
 		cons_publish_due = true;
@@ -530,13 +550,15 @@ batch_publish(void)
 static void
 batch_publish_drain(void)
 {
+	const int64_t *acks;
+
 	while (!vb_past_deadline())
 	{
 		VbPublish	r = vb_outbox_pump(vb_consumer_joined());
 
 		if (r == VB_PUBLISH_FATAL)
 			break;
-		if (r == VB_PUBLISH_DONE && vb_outbox_inflight() == 0)
+		if (r == VB_PUBLISH_DONE && vb_outbox_inflight() == 0 && vb_outbox_acks(&acks) == 0)
 			return;
 		vb_producer_poll_wait(10);
 		vb_consumer_keepalive(0);

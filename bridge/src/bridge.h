@@ -161,7 +161,8 @@ typedef struct VbDbError
 	char		primary[512];	/* the server's primary message alone */
 } VbDbError;
 
-/* One row of apply_payment_batch(), handed over after the COMMIT. */
+/* One message's row of apply_payment_batch_events(), handed over after
+ * the COMMIT. */
 typedef void (*VbApplyRowFn) (void *arg, int ordinal, const char *message_id,
 							  const char *status, const char *reason,
 							  const char *detail, const char *trace_id);
@@ -183,6 +184,9 @@ typedef struct VbEvent
 	char	  **header_values;
 } VbEvent;
 
+/* One event of the apply's result, handed over after the COMMIT. */
+typedef void (*VbApplyEventFn) (void *arg, VbEvent *e);
+
 #define VB_KIND_READ		0
 #define VB_KIND_EMAIL		1
 #define VB_KIND_DEAD_LETTER	2
@@ -195,8 +199,9 @@ extern bool vb_db_is_connected(void);
 extern void vb_db_close(void);
 extern void vb_db_shutdown(void);
 extern VbDbStatus vb_db_apply(rd_kafka_message_t **msgs, int n,
-							  const char *topic, VbApplyRowFn fn, void *arg,
-							  VbDbError *err);
+							  const char *topic, const int64_t *acks,
+							  int nacks, int64_t *deleted, VbApplyRowFn fn,
+							  VbApplyEventFn efn, void *arg, VbDbError *err);
 extern VbDbStatus vb_db_quarantine(rd_kafka_message_t *m,
 								   const char *topic, bool with_key,
 								   const char *sqlstate, const char *error,
@@ -210,6 +215,7 @@ extern VbDbStatus vb_db_outbox_fetch(int max, const int32_t *partitions,
 									 int nexclude, VbEvent **events,
 									 int *nevents, VbDbError *err);
 extern void vb_db_events_free(VbEvent *events, int n);
+extern void vb_db_events_free_one(VbEvent *e);
 extern VbDbStatus vb_db_outbox_ack(const int64_t *ids, int n, int64_t *deleted,
 								   VbDbError *err);
 extern VbDbStatus vb_db_outbox_count(int cap, const int32_t *partitions,
@@ -247,6 +253,10 @@ extern int	vb_outbox_inflight(void);
 extern void vb_outbox_settle(int timeout_ms);
 extern void vb_outbox_abandon(void);
 extern void vb_outbox_note_message(const char *message_id, int64_t ts_ms);
+extern int	vb_outbox_acks(const int64_t **ids);
+extern void vb_outbox_acked(int n, int64_t deleted);
+extern void vb_outbox_produce_applied(VbEvent *e);
+extern void vb_outbox_resync(const char *why);
 extern void vb_producer_close(void);
 extern void vb_producer_poll(void);
 extern void vb_producer_poll_wait(int timeout_ms);

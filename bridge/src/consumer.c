@@ -475,6 +475,8 @@ cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			}
 			cons_joined = true;
 			cons_publish_due = true;
+			/* The previous owner may have left events of these partitions. */
+			vb_outbox_resync("new partitions");
 			vb_info("%s assignment: +%d partitions [%s] of %s", cooperative ? "incremental" : "eager",
 					parts->cnt, list, vb_conf.input_topic);
 			break;
@@ -590,6 +592,8 @@ vb_consumer_new(const char *brokers, char *errstr, size_t size)
 		!vb_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errstr, size) ||
 		!vb_conf_set(conf, "isolation.level", "read_committed", errstr, size) ||
 		!vb_conf_set(conf, "auto.offset.reset", "earliest", errstr, size) ||
+		/* Prefetch a few dozen batches, not librdkafka's 64 MiB. */
+		!vb_conf_set(conf, "queued.max.messages.kbytes", "16384", errstr, size) ||
 		(vb_conf.embedded_kafka &&
 		 (!vb_conf_set(conf, "session.timeout.ms", "6000", errstr, size) ||
 		  !vb_conf_set(conf, "fetch.wait.max.ms", "10", errstr, size))) ||

@@ -64,8 +64,9 @@ enum
 
 static const DbStmt db_stmts[STMT__N] = {
 	{"vb_apply",
-		"SELECT r.ordinal, r.message_id::text, r.status, r.reason, r.detail, r.trace_id"
-		"  FROM voltpay.apply_payment_batch($1, $2, $3, $4, $5, $6, $7) AS r",
+		"SELECT r.ordinal, r.message_id::text, r.status, r.reason, r.detail, r.trace_id,"
+		"       r.event_id, r.event_kind, r.event_key, r.event_value, r.header_names, r.header_values"
+		"  FROM voltpay.apply_payment_batch_events($1, $2, $3, $4, $5, $6, $7) AS r",
 		7, {OID_TEXT_ARR, OID_BYTEA_ARR, OID_TEXT, OID_INT4_ARR, OID_INT8_ARR, OID_TSTZ_ARR,
 	OID_TEXT_ARR}},
 	{"vb_quarantine",
@@ -100,6 +101,9 @@ typedef struct DbBuf
 
 static PGconn *db_conn;
 static DbBuf db_bufs[7];
+
+static bool db_text_array(const char *p, int len, char ***out, int *nout);
+static char *db_dup(const PGresult *res, int r, int c, size_t *len);
 
 /*
  * db_reserve / db_put_*
@@ -475,20 +479,228 @@ db_traceparent(rd_kafka_message_t *m, size_t *len)
 }
 
 /*
+ * db_event_kind
+ *	  VB_KIND_* of an outbox kind name.
+ */
+static int
+db_event_kind(const char *name)
+{
+	if (strcmp(name, "read") == 0)
+		return VB_KIND_READ;
+	if (strcmp(name, "email") == 0)
+		return VB_KIND_EMAIL;
+	if (strcmp(name, "dead_letter") == 0)
+		return VB_KIND_DEAD_LETTER;
+	return VB_KIND_UNKNOWN;
+}
+
+/*
+ * db_event_headers
+ *	  The header name and value arrays (binary text[]) of row r, columns
+ *	  c and c + 1, into e.  A malformed pair is logged and left out.
+ */
+static void
+db_event_headers(const PGresult *res, int r, int c, VbEvent *e)
+{
+	char	  **vals = NULL;
+	int			nvals = 0;
+
+	if (PQgetisnull(res, r, c))
+		return;
+	if (!db_text_array(PQgetvalue(res, r, c), PQgetlength(res, r, c),
+					   &e->header_names, &e->nheaders) ||
+		PQgetisnull(res, r, c + 1) ||
+		!db_text_array(PQgetvalue(res, r, c + 1), PQgetlength(res, r, c + 1),
+					   &vals, &nvals) || nvals != e->nheaders)
+	{
+		vb_warn("outbox event %" PRId64 ": malformed headers, sent without them",
+				e->event_id);
+		for (int i = 0; i < nvals; i++)
+			free(vals[i]);
+		free(vals);
+		vals = NULL;
+		for (int i = 0; i < e->nheaders; i++)
+			free(e->header_names[i]);
+		free(e->header_names);
+		e->header_names = NULL;
+		e->nheaders = 0;
+	}
+	e->header_values = vals;
+}
+
+/*
+ * db_apply_rows
+ *	  Hands the committed apply result (binary) over: fn gets each
+ *	  message's row once, efn each event, in event order.
+ */
+static void
+db_apply_rows(const PGresult *res, VbApplyRowFn fn, VbApplyEventFn efn, void *arg)
+{
+	int			last = 0;
+
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		int			ordinal = db_get_i32(PQgetvalue(res, r, 0));
+
+		if (ordinal != last && fn)
+			fn(arg, ordinal,
+			   PQgetisnull(res, r, 1) ? NULL : PQgetvalue(res, r, 1),
+			   PQgetvalue(res, r, 2),
+			   PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3),
+			   PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4),
+			   PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5));
+		last = ordinal;
+		if (efn && !PQgetisnull(res, r, 6))
+		{
+			VbEvent		e = {0};
+
+			e.event_id = db_get_i64(PQgetvalue(res, r, 6));
+			e.kind_name = db_dup(res, r, 7, NULL);
+			e.kind = db_event_kind(e.kind_name);
+			e.key = db_dup(res, r, 8, &e.key_len);
+			e.value = db_dup(res, r, 9, &e.value_len);
+			e.message_id = db_dup(res, r, 1, NULL);
+			e.src_partition = -1;
+			db_event_headers(res, r, 10, &e);
+			efn(arg, &e);
+			vb_db_events_free_one(&e);
+		}
+	}
+}
+
+/*
+ * db_apply_pipeline
+ *	  BEGIN; outbox_ack(acks) when there are any; the apply; COMMIT: sent
+ *	  at once in libpq's pipeline mode, so the batch costs one round trip.
+ *	  The first failure is kept; the server skips the rest up to the sync
+ *	  point, and db_fail() rolls the transaction back.
+ */
+static VbDbStatus
+db_apply_pipeline(const char **values, const int *lengths, const int *formats,
+				  const int64_t *acks, int nacks, int64_t *deleted,
+				  VbApplyRowFn fn, VbApplyEventFn efn, void *arg, VbDbError *err)
+{
+	const char *what[4];
+	int			nq = 0;
+	int			q = 0;
+	int			nulls = 0;
+	PGresult   *failed = NULL;
+	const char *failed_what = NULL;
+	PGresult   *apply_res = NULL;
+	bool		synced = false;
+	const char *ackv[1];
+	int			ackl[1];
+	int			ackf[1] = {1};
+
+	if (!PQenterPipelineMode(db_conn))
+		return db_fail(NULL, "entering pipeline mode", err);
+
+	what[nq++] = "BEGIN";
+	PQsendQueryParams(db_conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	if (nacks > 0)
+	{
+		db_array_begin(&db_bufs[2], OID_INT8, nacks);
+		for (int i = 0; i < nacks; i++)
+		{
+			db_put_i32(&db_bufs[2], 8);
+			db_put_i64(&db_bufs[2], acks[i]);
+		}
+		ackv[0] = db_bufs[2].data;
+		ackl[0] = (int) db_bufs[2].len;
+		what[nq++] = "outbox_ack";
+		PQsendQueryPrepared(db_conn, "vb_ack", 1, ackv, ackl, ackf, 0);
+	}
+	what[nq++] = "apply_payment_batch_events";
+	PQsendQueryPrepared(db_conn, "vb_apply", 7, values, lengths, formats, 1);
+	what[nq++] = "COMMIT";
+	PQsendQueryParams(db_conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	if (!PQpipelineSync(db_conn))
+	{
+		PQexitPipelineMode(db_conn);
+		return db_fail(NULL, "sending the batch", err);
+	}
+
+	/*
+	 * One result and a NULL per query, then the sync point.  Two NULLs in a
+	 * row mean nothing more will come: libpq gave up on the connection
+	 * (after a lost connection it can report it so while its status still
+	 * says CONNECTION_OK).
+	 */
+	while (!synced && PQstatus(db_conn) == CONNECTION_OK)
+	{
+		PGresult   *res = PQgetResult(db_conn);
+		ExecStatusType st;
+
+		if (res == NULL)
+		{
+			if (++nulls > 1 || ++q > nq)
+				break;
+			continue;
+		}
+		nulls = 0;
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC)
+			synced = true;
+		else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		{
+			if (q < nq && strcmp(what[q], "apply_payment_batch_events") == 0)
+			{
+				apply_res = res;
+				continue;
+			}
+			if (q < nq && strcmp(what[q], "outbox_ack") == 0 && deleted &&
+				PQntuples(res) == 1)
+				*deleted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		}
+		else if (st != PGRES_PIPELINE_ABORTED && !failed)
+		{
+			failed = res;
+			failed_what = q < nq ? what[q] : "batch";
+			continue;
+		}
+		PQclear(res);
+	}
+	if (!synced && !failed)
+		failed_what = q < nq ? what[q] : "batch";
+	if (synced)
+		PQexitPipelineMode(db_conn);
+	if (failed || !synced)
+	{
+		VbDbStatus	st;
+
+		PQclear(apply_res);
+		st = db_fail(failed, failed_what, err);
+		/* No sync point: the connection's state is unknown, drop it. */
+		if (!synced && db_conn)
+			vb_db_close();
+		return st;
+	}
+	if (apply_res)
+		db_apply_rows(apply_res, fn, efn, arg);
+	PQclear(apply_res);
+	if (!apply_res)
+		return db_fail(NULL, "apply_payment_batch_events returned no result", err);
+	return VB_DB_OK;
+}
+
+/*
  * vb_db_apply
- *	  BEGIN; apply_payment_batch(n messages of topic, with their
- *	  traceparent headers); COMMIT.  After the COMMIT, fn gets each result
- *	  row.  Returns VB_DB_OK or the class of the failure (the transaction
- *	  is then rolled back).
+ *	  One transaction: acknowledges the delivered events acks[] (outbox_ack,
+ *	  *deleted gets how many were still pending), then
+ *	  apply_payment_batch_events(n messages of topic, with their
+ *	  traceparent headers).  After the COMMIT, fn gets each message's result
+ *	  row and efn each event the batch queued, in event order (efn must
+ *	  copy what it keeps).  Returns VB_DB_OK or the class of the failure
+ *	  (the transaction is then rolled back, the acknowledgements with it).
  */
 VbDbStatus
 vb_db_apply(rd_kafka_message_t **msgs, int n, const char *topic,
-			VbApplyRowFn fn, void *arg, VbDbError *err)
+			const int64_t *acks, int nacks, int64_t *deleted,
+			VbApplyRowFn fn, VbApplyEventFn efn, void *arg, VbDbError *err)
 {
 	const char *values[7];
 	int			lengths[7];
 	int			formats[7] = {1, 1, 1, 1, 1, 1, 1};
-	PGresult   *res;
 
 	if (!db_ready(err))
 		return err->status;
@@ -533,28 +745,7 @@ vb_db_apply(rd_kafka_message_t **msgs, int n, const char *topic,
 		lengths[i] = (int) db_bufs[i].len;
 	}
 
-	if (db_command("BEGIN", err) != VB_DB_OK)
-		return err->status;
-	res = PQexecPrepared(db_conn, "vb_apply", 7, values, lengths, formats, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return db_fail(res, "apply_payment_batch", err);
-	if (db_command("COMMIT", err) != VB_DB_OK)
-	{
-		PQclear(res);
-		return err->status;
-	}
-	for (int r = 0; r < PQntuples(res); r++)
-	{
-		if (fn)
-			fn(arg, atoi(PQgetvalue(res, r, 0)),
-			   PQgetisnull(res, r, 1) ? NULL : PQgetvalue(res, r, 1),
-			   PQgetvalue(res, r, 2),
-			   PQgetisnull(res, r, 3) ? NULL : PQgetvalue(res, r, 3),
-			   PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4),
-			   PQgetisnull(res, r, 5) ? NULL : PQgetvalue(res, r, 5));
-	}
-	PQclear(res);
-	return VB_DB_OK;
+	return db_apply_pipeline(values, lengths, formats, acks, nacks, deleted, fn, efn, arg, err);
 }
 
 /*
@@ -786,49 +977,41 @@ vb_db_outbox_fetch(int max, const int32_t *partitions, int npartitions,
 	for (int r = 0; r < n; r++)
 	{
 		VbEvent    *e = &ev[r];
-		char	  **vals = NULL;
-		int			nvals = 0;
 
 		e->event_id = db_get_i64(PQgetvalue(res, r, 0));
 		e->kind_name = db_dup(res, r, 1, NULL);
-		if (strcmp(e->kind_name, "read") == 0)
-			e->kind = VB_KIND_READ;
-		else if (strcmp(e->kind_name, "email") == 0)
-			e->kind = VB_KIND_EMAIL;
-		else if (strcmp(e->kind_name, "dead_letter") == 0)
-			e->kind = VB_KIND_DEAD_LETTER;
-		else
-			e->kind = VB_KIND_UNKNOWN;
+		e->kind = db_event_kind(e->kind_name);
 		e->key = db_dup(res, r, 2, &e->key_len);
 		e->value = db_dup(res, r, 3, &e->value_len);
 		e->message_id = db_dup(res, r, 4, NULL);
 		e->src_partition = PQgetisnull(res, r, 5) ? -1 : db_get_i32(PQgetvalue(res, r, 5));
-		if (!PQgetisnull(res, r, 6))
-		{
-			if (!db_text_array(PQgetvalue(res, r, 6), PQgetlength(res, r, 6),
-							   &e->header_names, &e->nheaders) ||
-				!db_text_array(PQgetvalue(res, r, 7), PQgetlength(res, r, 7),
-							   &vals, &nvals) || nvals != e->nheaders)
-			{
-				vb_warn("outbox event %" PRId64 ": malformed headers, sent without them",
-						e->event_id);
-				for (int i = 0; i < nvals; i++)
-					free(vals[i]);
-				free(vals);
-				vals = NULL;
-				for (int i = 0; i < e->nheaders; i++)
-					free(e->header_names[i]);
-				free(e->header_names);
-				e->header_names = NULL;
-				e->nheaders = 0;
-			}
-			e->header_values = vals;
-		}
+		db_event_headers(res, r, 6, e);
 	}
 	PQclear(res);
 	*events = ev;
 	*nevents = n;
 	return VB_DB_OK;
+}
+
+/*
+ * vb_db_events_free_one
+ *	  Frees what one event holds (not the event itself).
+ */
+void
+vb_db_events_free_one(VbEvent *e)
+{
+	free(e->kind_name);
+	free(e->key);
+	free(e->value);
+	free(e->message_id);
+	for (int h = 0; h < e->nheaders; h++)
+	{
+		free(e->header_names[h]);
+		if (e->header_values)
+			free(e->header_values[h]);
+	}
+	free(e->header_names);
+	free(e->header_values);
 }
 
 /*
@@ -841,22 +1024,7 @@ vb_db_events_free(VbEvent *events, int n)
 	if (!events)
 		return;
 	for (int i = 0; i < n; i++)
-	{
-		VbEvent    *e = &events[i];
-
-		free(e->kind_name);
-		free(e->key);
-		free(e->value);
-		free(e->message_id);
-		for (int h = 0; h < e->nheaders; h++)
-		{
-			free(e->header_names[h]);
-			if (e->header_values)
-				free(e->header_values[h]);
-		}
-		free(e->header_names);
-		free(e->header_values);
-	}
+		vb_db_events_free_one(&events[i]);
 	free(events);
 }
 

@@ -10,12 +10,15 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "bridge.h"
 
@@ -382,6 +385,71 @@ met_hist(MetOut *o, const MetHist *h)
 }
 
 /*
+ * met_process
+ *	  The standard process_* metrics of Prometheus client libraries, from
+ *	  /proc/self: CPU seconds, resident and virtual memory, open and
+ *	  allowed file descriptors.  Left out when /proc cannot be read.
+ */
+static void
+met_process(MetOut *o)
+{
+	FILE	   *f = fopen("/proc/self/stat", "r");
+	char		buf[1024];
+	size_t		n = 0;
+	unsigned long utime,
+				stime,
+				vsize;
+	long		rss;
+	char	   *p;
+	DIR		   *d;
+	struct rlimit rl;
+
+	if (f)
+	{
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	/* Fields after the command name, which may hold spaces: from ')'. */
+	p = strrchr(buf, ')');
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu "
+					"%*d %*d %*d %*d %*d %*d %*u %lu %ld", &utime, &stime, &vsize, &rss) == 4)
+	{
+		long		tick = sysconf(_SC_CLK_TCK);
+		long		page = sysconf(_SC_PAGESIZE);
+
+		met_printf(o, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+				   "# TYPE process_cpu_seconds_total counter\n"
+				   "process_cpu_seconds_total %.2f\n", (double) (utime + stime) / (double) tick);
+		met_printf(o, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+				   "# TYPE process_resident_memory_bytes gauge\n"
+				   "process_resident_memory_bytes %ld\n", rss * page);
+		met_printf(o, "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+				   "# TYPE process_virtual_memory_bytes gauge\n"
+				   "process_virtual_memory_bytes %lu\n", vsize);
+	}
+	met_printf(o, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
+			   "# TYPE process_start_time_seconds gauge\n"
+			   "process_start_time_seconds %.3f\n", met_start_us / 1e6);
+	if ((d = opendir("/proc/self/fd")) != NULL)
+	{
+		int			fds = 0;
+		struct dirent *e;
+
+		while ((e = readdir(d)) != NULL)
+			fds += e->d_name[0] != '.';
+		closedir(d);
+		met_printf(o, "# HELP process_open_fds Number of open file descriptors.\n"
+				   "# TYPE process_open_fds gauge\n"
+				   "process_open_fds %d\n", fds - 1);	/* less the one reading */
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		met_printf(o, "# HELP process_max_fds Maximum number of open file descriptors.\n"
+				   "# TYPE process_max_fds gauge\n"
+				   "process_max_fds %llu\n", (unsigned long long) rl.rlim_cur);
+}
+
+/*
  * vb_metrics_render
  *	  Every metric in the text format; malloc'd, caller frees.
  */
@@ -442,6 +510,7 @@ vb_metrics_render(size_t *len)
 	met_header(&o, "assigned_partitions", "gauge", "Input partitions assigned to this bridge.");
 	met_printf(&o, MET_PREFIX "assigned_partitions %d\n", met_assigned);
 	pthread_mutex_unlock(&met_lock);
+	met_process(&o);
 
 	*len = o.len;
 	return o.buf;

@@ -4,16 +4,29 @@
  *	  Publishing the transactional outbox with an idempotent producer
  *	  (enable.idempotence=true, acks=all), overlapped with applying.
  *
+ * The usual path: apply_payment_batch_events() returns the events a batch
+ * queued, and after its COMMIT they are produced at once
+ * (vb_outbox_produce_applied()), without reading them back.  Delivered
+ * events are acknowledged (outbox_ack(), deleted) inside the next batch's
+ * transaction (vb_outbox_acks()), or on their own after 200 ms without a
+ * batch; an acknowledgement lost with a rolled-back batch is sent again.
+ *
  * The pump (vb_outbox_pump(), called on every pass of the main loop):
  *	  1. serves delivery reports;
  *	  2. lands the delivered events at the head of the in-flight list
- *		 (events in the order they were produced): outbox_ack() of those
- *		 delivered, so an event leaves the outbox only once Kafka
- *		 acknowledged it with acks=all;
- *	  3. when asked (after a batch, every second when idle), fetches the
- *		 oldest pending events of the partitions we own that are not in
- *		 flight (outbox_fetch(), in event_id order) and produces them,
- *		 without waiting: the next batch is applied while they travel.
+ *		 (events in the order they were produced): those delivered join the
+ *		 acknowledgements to send, so an event leaves the outbox only once
+ *		 Kafka acknowledged it with acks=all;
+ *	  3. fetches (outbox_fetch(), in event_id order) the oldest pending
+ *		 events of the partitions we own that are neither in flight nor
+ *		 waiting for their acknowledgement, and produces them: on start,
+ *		 after any failure or new assignment, and once a second for events
+ *		 the bridge did not write itself (a DBA's republish).
+ * The direct path is only taken while "in sync": after a fetch found
+ * everything pending (fewer than --outbox-batch events) with nothing in
+ * flight.  Until then (start, a new assignment, a failed delivery, apply
+ * or commit, a quarantine outside the apply) a batch's events stay in the
+ * outbox and the next fetch takes them, in order.
  * A crash anywhere publishes unacknowledged events again (at-least-once;
  * the message_id header lets readers de-duplicate).
  *
@@ -73,6 +86,22 @@ static int	out_nfailed;
 static int	out_attempt;		/* failures in a row */
 static int64_t out_not_before;	/* backoff: no fetch before */
 static bool out_in_pump;		/* reentrancy guard */
+static bool out_synced;			/* every pending event of ours is in flight
+								 * or acknowledged: produce applied events
+								 * directly */
+static int64_t out_next_sweep;	/* next fetch while in sync */
+
+/* Delivered events whose outbox_ack() has not committed yet. */
+static int64_t *out_acks;
+static int *out_ack_kinds;
+static int	out_nacks;
+static int	out_capacks;
+static int64_t out_acks_since;	/* when the oldest of them landed */
+
+/* Acknowledgements wait this long for a batch to carry them. */
+#define OUT_ACK_WAIT_MS		200
+/* While in sync, the outbox is read this often for others' events. */
+#define OUT_SWEEP_MS		1000
 
 /*
  * message_id -> Kafka timestamp of its input record, for end-to-end
@@ -427,20 +456,19 @@ out_blocked(const OutFlight *f)
 
 /*
  * out_land
- *	  Lands the delivered head of the flight: acknowledges the delivered
- *	  events (unless they follow a failed one with the same topic and
- *	  key), keeps failed ones in the outbox.  Ends a failure once the
- *	  flight is empty: backoff, then a fresh start from the oldest pending
- *	  event.  Returns VB_PUBLISH_FAILED when a failure ended or the
- *	  acknowledgement failed, VB_PUBLISH_FATAL on a set-up error.
+ *	  Lands the delivered head of the flight: the delivered events join the
+ *	  acknowledgements to send (unless they follow a failed one with the
+ *	  same topic and key), failed ones stay in the outbox.  Ends a failure
+ *	  once the flight is empty: backoff, then a fresh start from the oldest
+ *	  pending event.  Returns VB_PUBLISH_FAILED when a failure ended.
  */
 static VbPublish
 out_land(void)
 {
 	int			k = 0;
 	int64_t    *ids;
+	int		   *kinds;
 	int			nids = 0;
-	uint64_t	per_kind[VB_NKINDS] = {0};
 	int			failed = 0;
 	VbPublish	result = VB_PUBLISH_DONE;
 
@@ -450,6 +478,7 @@ out_land(void)
 		return VB_PUBLISH_DONE;
 
 	ids = malloc(sizeof(int64_t) * (size_t) (k + 1));
+	kinds = malloc(sizeof(int) * (size_t) (k + 1));
 	for (int i = 0; i < k; i++)
 	{
 		OutFlight  *f = out_flight[i];
@@ -476,13 +505,13 @@ out_land(void)
 					out_failed[out_nfailed - 1].key_len = 0;
 			}
 			out_failing = true;
+			out_synced = false;
 			continue;
 		}
 		if (out_failing && out_blocked(f))
 			continue;			/* published again after the failed one */
-		ids[nids++] = f->event_id;
-		if (f->kind >= 0 && f->kind < VB_NKINDS)
-			per_kind[f->kind]++;
+		ids[nids] = f->event_id;
+		kinds[nids++] = f->kind;
 	}
 	for (int i = 0; i < k; i++)
 		out_flight_free(out_flight[i]);
@@ -497,29 +526,20 @@ out_land(void)
 	}
 	if (nids > 0)
 	{
-		VbDbError	err;
-		int64_t		deleted = 0;
-
-		if (vb_db_outbox_ack(ids, nids, &deleted, &err) != VB_DB_OK)
+		if (out_nacks + nids > out_capacks)
 		{
-			VbLogCtx	c = VB_LOGCTX_INIT;
-
-			c.sqlstate = err.sqlstate;
-			c.error = err.message;
-			vb_log(VB_LOG_WARN, &c, "outbox_ack of %d delivered events failed: they will be published again",
-				   nids);
-			vb_metric_error(VB_E_OUTBOX);
-			result = err.status == VB_DB_FATAL ? VB_PUBLISH_FATAL : VB_PUBLISH_FAILED;
-			out_not_before = vb_now_ms() + vb_backoff_ms(++out_attempt);
+			while (out_nacks + nids > out_capacks)
+				out_capacks = out_capacks ? out_capacks * 2 : 4096;
+			out_acks = realloc(out_acks, sizeof(int64_t) * (size_t) out_capacks);
+			out_ack_kinds = realloc(out_ack_kinds, sizeof(int) * (size_t) out_capacks);
 		}
-		else
-		{
-			for (int i = 0; i < VB_NKINDS; i++)
-				vb_metric_published(i, per_kind[i]);
-			vb_debug("published and acknowledged %d events (%" PRId64 " were pending, %d in flight)",
-					 nids, deleted, out_nflight);
-		}
+		if (out_nacks == 0)
+			out_acks_since = vb_now_ms();
+		memcpy(out_acks + out_nacks, ids, sizeof(int64_t) * (size_t) nids);
+		memcpy(out_ack_kinds + out_nacks, kinds, sizeof(int) * (size_t) nids);
+		out_nacks += nids;
 	}
+	free(kinds);
 	free(ids);
 
 	if (out_failing && out_nflight == 0)
@@ -538,8 +558,9 @@ out_land(void)
 
 /*
  * out_fetch
- *	  Fetches the oldest pending events of our partitions that are not in
- *	  flight and produces them.  *n gets how many.
+ *	  Fetches the oldest pending events of our partitions that are neither
+ *	  in flight nor waiting for their acknowledgement, and produces them.
+ *	  *n gets how many.
  */
 static VbPublish
 out_fetch(int *n)
@@ -552,11 +573,12 @@ out_fetch(int *n)
 	VbDbStatus	st;
 
 	*n = 0;
-	exclude = malloc(sizeof(int64_t) * (size_t) (out_nflight + 1));
+	exclude = malloc(sizeof(int64_t) * (size_t) (out_nflight + out_nacks + 1));
 	for (int i = 0; i < out_nflight; i++)
 		exclude[i] = out_flight[i]->event_id;
+	memcpy(exclude + out_nflight, out_acks, sizeof(int64_t) * (size_t) out_nacks);
 	np = vb_consumer_assigned(&parts);
-	st = vb_db_outbox_fetch(vb_conf.outbox_batch, parts, np, exclude, out_nflight,
+	st = vb_db_outbox_fetch(vb_conf.outbox_batch, parts, np, exclude, out_nflight + out_nacks,
 							&ev, n, &err);
 	free(parts);
 	free(exclude);
@@ -580,6 +602,107 @@ out_fetch(int *n)
 }
 
 /*
+ * out_flush_acks
+ *	  Acknowledges the delivered events on their own (no batch came to
+ *	  carry them), in a transaction without a WAL flush wait: a lost
+ *	  acknowledgement only means the events are published again.
+ */
+static VbPublish
+out_flush_acks(void)
+{
+	VbDbError	err;
+	int64_t		deleted = 0;
+	int			n = out_nacks;
+
+	if (n == 0)
+		return VB_PUBLISH_DONE;
+	if (vb_db_outbox_ack(out_acks, n, &deleted, &err) != VB_DB_OK)
+	{
+		VbLogCtx	c = VB_LOGCTX_INIT;
+
+		c.sqlstate = err.sqlstate;
+		c.error = err.message;
+		vb_log(VB_LOG_WARN, &c, "outbox_ack of %d delivered events failed: tried again later", n);
+		vb_metric_error(VB_E_OUTBOX);
+		out_acks_since = vb_now_ms() + vb_backoff_ms(++out_attempt);
+		return err.status == VB_DB_FATAL ? VB_PUBLISH_FATAL : VB_PUBLISH_FAILED;
+	}
+	vb_outbox_acked(n, deleted);
+	vb_debug("published and acknowledged %d events on their own (%" PRId64 " were pending, %d in flight)",
+			 n, deleted, out_nflight);
+	return VB_PUBLISH_DONE;
+}
+
+/*
+ * vb_outbox_acks
+ *	  The delivered events waiting for their acknowledgement: a batch's
+ *	  transaction carries them (vb_db_apply()); after its COMMIT,
+ *	  vb_outbox_acked() with the count it was given.
+ */
+int
+vb_outbox_acks(const int64_t **ids)
+{
+	*ids = out_acks;
+	return out_nacks;
+}
+
+/*
+ * vb_outbox_acked
+ *	  The first n waiting acknowledgements committed (deleted of them were
+ *	  still pending: fewer when a DBA or a crash got there first): they
+ *	  count as published.
+ */
+void
+vb_outbox_acked(int n, int64_t deleted)
+{
+	uint64_t	per_kind[VB_NKINDS] = {0};
+
+	if (n <= 0)
+		return;
+	if (n > out_nacks)
+		n = out_nacks;
+	for (int i = 0; i < n; i++)
+		if (out_ack_kinds[i] >= 0 && out_ack_kinds[i] < VB_NKINDS)
+			per_kind[out_ack_kinds[i]]++;
+	for (int i = 0; i < VB_NKINDS; i++)
+		vb_metric_published(i, per_kind[i]);
+	memmove(out_acks, out_acks + n, sizeof(int64_t) * (size_t) (out_nacks - n));
+	memmove(out_ack_kinds, out_ack_kinds + n, sizeof(int) * (size_t) (out_nacks - n));
+	out_nacks -= n;
+	if (out_nacks > 0)
+		out_acks_since = vb_now_ms();
+	(void) deleted;
+}
+
+/*
+ * vb_outbox_produce_applied
+ *	  An event of a batch that has just committed (from its apply's
+ *	  result): produced now when in sync; otherwise it stays in the outbox
+ *	  for the next fetch, which keeps the order.
+ */
+void
+vb_outbox_produce_applied(VbEvent *e)
+{
+	if (!out_rk || !out_synced || out_failing)
+		return;
+	out_produce(e);
+}
+
+/*
+ * vb_outbox_resync
+ *	  Something may have written events of ours that were not produced (a
+ *	  quarantine, a failed or unknown commit, a new assignment): publish
+ *	  from the outbox again before producing batches' events directly.
+ */
+void
+vb_outbox_resync(const char *why)
+{
+	if (out_synced)
+		vb_debug("outbox out of sync (%s): publishing from the outbox until it is caught up", why);
+	out_synced = false;
+}
+
+/*
  * vb_outbox_pump
  *	  One step of publishing (see the file header): serve delivery
  *	  reports, land, and with `fetch` fetch and produce new events.
@@ -597,6 +720,10 @@ vb_outbox_pump(bool fetch)
 	out_in_pump = true;
 	rd_kafka_poll(out_rk, 0);
 	r = out_land();
+	/* Acknowledgements no batch has carried for a while go on their own. */
+	if (r == VB_PUBLISH_DONE && out_nacks > 0 &&
+		(vb_now_ms() - out_acks_since >= OUT_ACK_WAIT_MS || vb_stopping()))
+		r = out_flush_acks();
 	if (r != VB_PUBLISH_DONE || !fetch || out_failing)
 		goto out;
 	if (rd_kafka_fatal_error(out_rk, buf, sizeof(buf)))
@@ -604,30 +731,47 @@ vb_outbox_pump(bool fetch)
 		r = VB_PUBLISH_FATAL;
 		goto out;
 	}
-	/*
-	 * Fetch when nothing is in flight: outbox_fetch() returns the oldest
-	 * pending events, in flight or not, so fetching earlier would read the
-	 * in-flight ones again only to leave them out.  Meanwhile batches go on
-	 * and the next fetch takes their events together.
-	 */
-	if (vb_now_ms() < out_not_before || out_nflight > 0)
+	if (out_synced)
 	{
+		/*
+		 * In sync: the batches' events are produced as they commit; read the
+		 * outbox now and then for events written by others.
+		 */
+		if (vb_now_ms() < out_next_sweep)
+			goto out;
+	}
+	else if (vb_now_ms() < out_not_before || out_nflight > 0)
+	{
+		/*
+		 * Out of sync: fetch when nothing is in flight, so that the fetch
+		 * takes everything pending in order; meanwhile batches go on and the
+		 * next fetch takes their events too.
+		 */
 		r = VB_PUBLISH_MORE;
 		goto out;
 	}
-	r = out_fetch(&n);
-	if (r == VB_PUBLISH_DONE)
 	{
-		if (out_attempt > 0 && out_nflight == 0 && n == 0)
+		bool		was_empty = out_nflight == 0;
+
+		r = out_fetch(&n);
+		if (r != VB_PUBLISH_DONE)
+			goto out;
+		out_next_sweep = vb_now_ms() + (n == vb_conf.outbox_batch ? 0 : OUT_SWEEP_MS);
+		if (!out_synced && was_empty && n < vb_conf.outbox_batch && !out_failing)
 		{
-			vb_info("publishing works again after %d failures", out_attempt);
-			out_attempt = 0;
+			out_synced = true;
+			vb_debug("outbox in sync: batches' events are published as they commit");
 		}
-		if (n == vb_conf.outbox_batch)
-			r = VB_PUBLISH_MORE;
-		else if (n == 0 && out_nflight == 0)
-			vb_metric_backlog(0);
 	}
+	if (out_attempt > 0 && out_nflight == 0 && n == 0)
+	{
+		vb_info("publishing works again after %d failures", out_attempt);
+		out_attempt = 0;
+	}
+	if (n == vb_conf.outbox_batch)
+		r = VB_PUBLISH_MORE;
+	else if (n == 0 && out_nflight == 0 && out_nacks == 0)
+		vb_metric_backlog(0);
 out:
 	out_in_pump = false;
 	return r;
@@ -654,7 +798,7 @@ vb_outbox_settle(int timeout_ms)
 {
 	int64_t		until = vb_now_ms() + timeout_ms;
 
-	if (!out_rk || out_in_pump || out_nflight == 0)
+	if (!out_rk || out_in_pump || (out_nflight == 0 && out_nacks == 0))
 		return;
 	out_in_pump = true;
 	while (vb_now_ms() < until)
@@ -668,6 +812,7 @@ vb_outbox_settle(int timeout_ms)
 		rd_kafka_poll(out_rk, 10);
 	}
 	(void) out_land();
+	(void) out_flush_acks();
 	out_in_pump = false;
 	if (out_nflight > 0)
 		vb_warn("%d events still in flight while giving partitions up: they may be published twice",
@@ -684,13 +829,17 @@ vb_outbox_abandon(void)
 {
 	int64_t		until = vb_now_ms() + 2000;
 
-	if (!out_rk || out_nflight == 0)
+	if (!out_rk)
 		return;
-	rd_kafka_purge(out_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-	while (vb_now_ms() < until && rd_kafka_outq_len(out_rk) > 0)
-		rd_kafka_poll(out_rk, 10);
-	rd_kafka_poll(out_rk, 0);
-	(void) out_land();
+	if (out_nflight > 0)
+	{
+		rd_kafka_purge(out_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		while (vb_now_ms() < until && rd_kafka_outq_len(out_rk) > 0)
+			rd_kafka_poll(out_rk, 10);
+		rd_kafka_poll(out_rk, 0);
+		(void) out_land();
+	}
+	(void) out_flush_acks();
 }
 
 /*
@@ -731,8 +880,13 @@ vb_producer_close(void)
 		rd_kafka_flush(out_rk, 1000);
 	}
 	rd_kafka_poll(out_rk, 0);
+	(void) out_land();
+	(void) out_flush_acks();
 	if (out_nflight > 0)
 		vb_warn("%d events in flight at exit stay in the outbox", out_nflight);
+	if (out_nacks > 0)
+		vb_warn("%d delivered events could not be acknowledged: they are published again after the restart",
+				out_nacks);
 	for (int k = 0; k < VB_NKINDS; k++)
 	{
 		if (out_rkt[k])
@@ -751,6 +905,12 @@ vb_producer_close(void)
 	free(out_failed);
 	out_failed = NULL;
 	out_nfailed = 0;
+	free(out_acks);
+	free(out_ack_kinds);
+	out_acks = NULL;
+	out_ack_kinds = NULL;
+	out_nacks = out_capacks = 0;
+	out_synced = false;
 	free(out_map[0]);
 	free(out_map[1]);
 	out_map[0] = out_map[1] = NULL;
