@@ -32,7 +32,7 @@
 # the bridge gets the consumer settings --embedded-kafka would give it.
 #
 #   VOLTPAY_BRIDGE_BENCH_N          messages per run (default 100000)
-#   VOLTPAY_BRIDGE_BENCH_ROUNDS     rounds of (a) and (b) (default 3)
+#   VOLTPAY_BRIDGE_BENCH_ROUNDS     rounds of (a) and (b) (default 5)
 #   VOLTPAY_BRIDGE_BENCH_PROFILE_N  messages of the profiling run (default
 #                                   20000; 0 skips it)
 #   VOLTPAY_BRIDGE_BENCH_LIVE       1 (default) runs (c), 0 skips it
@@ -53,7 +53,7 @@ cd "$(dirname "$0")/.."
 . test/lib/pgcluster.sh
 
 N=${VOLTPAY_BRIDGE_BENCH_N:-100000}
-ROUNDS=${VOLTPAY_BRIDGE_BENCH_ROUNDS:-3}
+ROUNDS=${VOLTPAY_BRIDGE_BENCH_ROUNDS:-5}
 PROFILE_N=${VOLTPAY_BRIDGE_BENCH_PROFILE_N:-20000}
 LIVE=${VOLTPAY_BRIDGE_BENCH_LIVE:-1}
 src_bin=${VB_BIN:-bridge}

@@ -43,6 +43,16 @@ typedef struct BatchCtx
 	uint64_t	rejected;
 } BatchCtx;
 
+/*
+ * Transactions of up to --batch-size messages sent to the database in one
+ * pipeline (vb_db_apply()) when that many are at hand: the server applies
+ * them back to back while the bridge hands the committed ones over.
+ */
+#define BATCH_PIPELINE		4
+
+/* When the last transaction committed (or the pipeline was sent). */
+static int64_t batch_clock_us;
+
 static int64_t batch_publish_idle_at;
 static int64_t batch_next_lag_ms;
 static int64_t batch_next_commit_ms;
@@ -95,7 +105,8 @@ batch_on_row(void *arg, int ordinal, const char *message_id, const char *status,
 
 /*
  * batch_on_event
- *	  One outbox event of a batch that has just committed: to the producer.
+ *	  One outbox event of a batch that has just committed: to the outbox's
+ *	  queue (produced while the next batch is applied).
  */
 static void
 batch_on_event(void *arg, VbEvent *e)
@@ -119,6 +130,27 @@ batch_applied(rd_kafka_message_t **msgs, int n)
 			p->applied_next = msgs[i]->offset + 1;
 		p->touched = true;
 	}
+}
+
+/*
+ * batch_on_done
+ *	  One transaction committed: positions move, counters and the batch
+ *	  histograms (its duration: since the previous one committed, or since
+ *	  it was sent) are updated.
+ */
+static void
+batch_on_done(void *arg)
+{
+	BatchCtx   *ctx = arg;
+	int64_t		now = vb_wall_us();
+
+	batch_applied(ctx->msgs, ctx->n);
+	vb_metric_add(VB_C_APPLIED, ctx->applied);
+	vb_metric_add(VB_C_DUPLICATE, ctx->duplicate);
+	vb_metric_add(VB_C_REJECTED, ctx->rejected);
+	vb_metric_add(VB_C_BATCHES, 1);
+	vb_metric_batch(ctx->n, (double) (now - batch_clock_us) / 1e6);
+	batch_clock_us = now;
 }
 
 /*
@@ -217,10 +249,11 @@ batch_quarantine(ConsMsg *cm, const char *sqlstate, const char *error, bool with
  * batch_apply_range
  *	  Applies cons_cur.m[lo..hi) (revoked messages left out) in one
  *	  transaction, retrying transient errors and isolating poison by
- *	  halving, in order.
+ *	  halving, in order.  With failed, the first attempt has already been
+ *	  made and failed so.
  */
 static BatchRc
-batch_apply_range(int lo, int hi)
+batch_apply_range(int lo, int hi, const VbDbError *failed)
 {
 	int			attempt = 0;
 
@@ -232,9 +265,6 @@ batch_apply_range(int lo, int hi)
 		BatchCtx	ctx = {0};
 		VbDbError	err;
 		VbDbStatus	st;
-		const int64_t *acks;
-		int			nacks;
-		int64_t		deleted = 0;
 		int			half,
 					mid,
 					seen;
@@ -254,16 +284,28 @@ batch_apply_range(int lo, int hi)
 		}
 		ctx.msgs = arr;
 		ctx.n = n;
-		nacks = vb_outbox_acks(&acks);
-		st = vb_db_apply(arr, n, vb_conf.input_topic, acks, nacks, &deleted,
-						 batch_on_row, batch_on_event, &ctx, &err);
+		if (failed)
+		{
+			err = *failed;
+			st = err.status;
+			failed = NULL;
+		}
+		else
+		{
+			VbApplyChunk chunk = {arr, n, &ctx};
+			const int64_t *acks;
+			int			nacks = vb_outbox_acks(&acks);
+			int64_t		deleted = 0;
+			int			ndone;
+
+			batch_clock_us = vb_wall_us();
+			st = vb_db_apply(&chunk, 1, vb_conf.input_topic, acks, nacks, &deleted,
+							 batch_on_row, batch_on_event, batch_on_done, &ndone, &err);
+			if (ndone > 0)
+				vb_outbox_acked(nacks, deleted);
+		}
 		if (st == VB_DB_OK)
 		{
-			vb_outbox_acked(nacks, deleted);
-			batch_applied(arr, n);
-			vb_metric_add(VB_C_APPLIED, ctx.applied);
-			vb_metric_add(VB_C_DUPLICATE, ctx.duplicate);
-			vb_metric_add(VB_C_REJECTED, ctx.rejected);
 			if (attempt > 0)
 				vb_info("database back: batch applied after %d retries", attempt);
 			free(arr);
@@ -322,11 +364,78 @@ batch_apply_range(int lo, int hi)
 		}
 		free(arr);
 		free(idx);
-		rc = batch_apply_range(lo, mid);
+		rc = batch_apply_range(lo, mid, NULL);
 		if (rc != BATCH_OK)
 			return rc;
-		return batch_apply_range(mid, hi);
+		return batch_apply_range(mid, hi, NULL);
 	}
+}
+
+/*
+ * batch_apply_pipelined
+ *	  Applies cons_cur.m[lo..hi) in transactions of up to --batch-size
+ *	  messages, up to BATCH_PIPELINE of them per round trip.  When one
+ *	  fails, those before it are committed and none after it ran: it goes
+ *	  through batch_apply_range() (retries, poison isolation), then the rest.
+ */
+static BatchRc
+batch_apply_pipelined(int lo, int hi)
+{
+	rd_kafka_message_t **arr = malloc(sizeof(*arr) * (size_t) (hi - lo + 1));
+	BatchRc		rc = BATCH_OK;
+
+	while (lo < hi && rc == BATCH_OK)
+	{
+		VbApplyChunk chunks[BATCH_PIPELINE];
+		BatchCtx	ctx[BATCH_PIPELINE];
+		int			bound[BATCH_PIPELINE + 1];
+		int			nc = 0,
+					used = 0,
+					i = lo,
+					ndone = 0;
+		const int64_t *acks;
+		int			nacks;
+		int64_t		deleted = 0;
+		VbDbError	err;
+		VbDbStatus	st;
+
+		bound[0] = lo;
+		while (i < hi && nc < BATCH_PIPELINE)
+		{
+			int			start = used;
+
+			for (; i < hi && used - start < vb_conf.batch_size; i++)
+				if (!cons_cur.m[i].revoked)
+					arr[used++] = cons_cur.m[i].rkm;
+			bound[nc + 1] = i;
+			if (used == start)
+				break;			/* only revoked messages left */
+			memset(&ctx[nc], 0, sizeof(BatchCtx));
+			ctx[nc].msgs = arr + start;
+			ctx[nc].n = used - start;
+			chunks[nc].msgs = arr + start;
+			chunks[nc].n = used - start;
+			chunks[nc].arg = &ctx[nc];
+			nc++;
+		}
+		if (nc == 0)
+			break;
+		nacks = vb_outbox_acks(&acks);
+		batch_clock_us = vb_wall_us();
+		st = vb_db_apply(chunks, nc, vb_conf.input_topic, acks, nacks, &deleted,
+						 batch_on_row, batch_on_event, batch_on_done, &ndone, &err);
+		if (ndone > 0)
+			vb_outbox_acked(nacks, deleted);
+		if (st == VB_DB_OK)
+		{
+			lo = bound[nc];
+			continue;
+		}
+		rc = batch_apply_range(bound[ndone], bound[ndone + 1], &err);
+		lo = bound[ndone + 1];
+	}
+	free(arr);
+	return rc;
 }
 
 /*
@@ -355,9 +464,7 @@ batch_hex(const void *p, size_t len, char *out, size_t size)
 static BatchRc
 batch_apply_cur(void)
 {
-	int64_t		t0 = vb_now_ms();
 	int			seg = 0;
-	int			active = 0;
 	BatchRc		rc = BATCH_OK;
 
 	for (int i = 0; i < cons_cur.n && rc == BATCH_OK; i++)
@@ -369,7 +476,7 @@ batch_apply_cur(void)
 			char		hex[80];
 			char		why[160];
 
-			rc = batch_apply_range(seg, i);
+			rc = batch_apply_pipelined(seg, i);
 			if (rc != BATCH_OK)
 				break;
 			batch_hex(m->key, m->key_len, hex, sizeof(hex));
@@ -379,18 +486,8 @@ batch_apply_cur(void)
 		}
 	}
 	if (rc == BATCH_OK)
-		rc = batch_apply_range(seg, cons_cur.n);
+		rc = batch_apply_pipelined(seg, cons_cur.n);
 	vb_consumer_pause(VB_PAUSE_DB, false);
-	if (rc == BATCH_OK)
-	{
-		for (int i = 0; i < cons_cur.n; i++)
-			active += !cons_cur.m[i].revoked;
-		if (active > 0)
-		{
-			vb_metric_batch(active, (double) (vb_now_ms() - t0) / 1000.0);
-			vb_metric_add(VB_C_BATCHES, 1);
-		}
-	}
 	return rc;
 }
 
@@ -446,13 +543,15 @@ batch_commit(bool sync)
 
 /*
  * batch_process_next
- *	  Moves up to --batch-size messages from `next` to `cur`, applies
- *	  them, commits their offsets to Kafka, and lets the outbox know.
+ *	  Moves up to BATCH_PIPELINE x --batch-size messages from `next` to
+ *	  `cur`, applies them (transactions of --batch-size), commits their
+ *	  offsets to Kafka, and lets the outbox know.
  */
 static BatchRc
 batch_process_next(void)
 {
-	int			k = cons_next.n < vb_conf.batch_size ? cons_next.n : vb_conf.batch_size;
+	int			max = BATCH_PIPELINE * vb_conf.batch_size;
+	int			k = cons_next.n < max ? cons_next.n : max;
 	BatchRc		rc;
 
 	if (cons_cur.cap < k)

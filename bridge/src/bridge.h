@@ -187,6 +187,17 @@ typedef struct VbEvent
 /* One event of the apply's result, handed over after the COMMIT. */
 typedef void (*VbApplyEventFn) (void *arg, VbEvent *e);
 
+/* One transaction's worth of messages for vb_db_apply(). */
+typedef struct VbApplyChunk
+{
+	rd_kafka_message_t **msgs;
+	int			n;
+	void	   *arg;			/* for the callbacks */
+} VbApplyChunk;
+
+/* A chunk committed (after its rows and events were handed over). */
+typedef void (*VbApplyDoneFn) (void *arg);
+
 #define VB_KIND_READ		0
 #define VB_KIND_EMAIL		1
 #define VB_KIND_DEAD_LETTER	2
@@ -198,10 +209,11 @@ extern bool vb_db_ensure(VbDbError *err);
 extern bool vb_db_is_connected(void);
 extern void vb_db_close(void);
 extern void vb_db_shutdown(void);
-extern VbDbStatus vb_db_apply(rd_kafka_message_t **msgs, int n,
+extern VbDbStatus vb_db_apply(const VbApplyChunk *chunks, int nchunks,
 							  const char *topic, const int64_t *acks,
 							  int nacks, int64_t *deleted, VbApplyRowFn fn,
-							  VbApplyEventFn efn, void *arg, VbDbError *err);
+							  VbApplyEventFn efn, VbApplyDoneFn dfn,
+							  int *ndone, VbDbError *err);
 extern VbDbStatus vb_db_quarantine(rd_kafka_message_t *m,
 								   const char *topic, bool with_key,
 								   const char *sqlstate, const char *error,
@@ -256,6 +268,8 @@ extern void vb_outbox_note_message(const char *message_id, int64_t ts_ms);
 extern int	vb_outbox_acks(const int64_t **ids);
 extern void vb_outbox_acked(int n, int64_t deleted);
 extern void vb_outbox_produce_applied(VbEvent *e);
+extern void vb_outbox_produce_pending(void);
+extern void vb_outbox_wait_work(void);
 extern void vb_outbox_resync(const char *why);
 extern void vb_producer_close(void);
 extern void vb_producer_poll(void);

@@ -647,6 +647,19 @@ cons_fill(void)
 	/* While the outbox needs attention, come back to the pump soon. */
 	int64_t		idle_until = vb_now_ms() +
 		(vb_outbox_inflight() > 0 || cons_publish_due ? 10 : 200);
+	rd_kafka_message_t *first;
+
+	/*
+	 * Take what librdkafka already holds (up to the batches one pipeline
+	 * sends).  A full batch waiting: apply at once, the last batches'
+	 * events are produced while it runs.  Otherwise produce them before
+	 * waiting for messages.
+	 */
+	while (cons_next.n < CONS_AHEAD_BATCHES * vb_conf.batch_size && !vb_stopping() &&
+		   (first = rd_kafka_consumer_poll(cons_rk, 0)) != NULL)
+		cons_take(first);
+	if (cons_next.n < vb_conf.batch_size)
+		vb_outbox_produce_pending();
 
 	for (;;)
 	{

@@ -18,6 +18,7 @@
  *-------------------------------------------------------------------------
  */
 #include <arpa/inet.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,142 +570,47 @@ db_apply_rows(const PGresult *res, VbApplyRowFn fn, VbApplyEventFn efn, void *ar
 }
 
 /*
- * db_apply_pipeline
- *	  BEGIN; outbox_ack(acks) when there are any; the apply; COMMIT: sent
- *	  at once in libpq's pipeline mode, so the batch costs one round trip.
- *	  The first failure is kept; the server skips the rest up to the sync
- *	  point, and db_fail() rolls the transaction back.
+ * db_wait_busy
+ *	  Until a result can be read without blocking: meanwhile the outbox
+ *	  produces earlier batches' events and serves delivery reports, so
+ *	  that work overlaps the server's.  Returns at once if the connection
+ *	  fails (PQgetResult() then reports it).
  */
-static VbDbStatus
-db_apply_pipeline(const char **values, const int *lengths, const int *formats,
-				  const int64_t *acks, int nacks, int64_t *deleted,
-				  VbApplyRowFn fn, VbApplyEventFn efn, void *arg, VbDbError *err)
+static void
+db_wait_busy(void)
 {
-	const char *what[4];
-	int			nq = 0;
-	int			q = 0;
-	int			nulls = 0;
-	PGresult   *failed = NULL;
-	const char *failed_what = NULL;
-	PGresult   *apply_res = NULL;
-	bool		synced = false;
-	const char *ackv[1];
-	int			ackl[1];
-	int			ackf[1] = {1};
-
-	if (!PQenterPipelineMode(db_conn))
-		return db_fail(NULL, "entering pipeline mode", err);
-
-	what[nq++] = "BEGIN";
-	PQsendQueryParams(db_conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
-	if (nacks > 0)
+	while (PQisBusy(db_conn))
 	{
-		db_array_begin(&db_bufs[2], OID_INT8, nacks);
-		for (int i = 0; i < nacks; i++)
-		{
-			db_put_i32(&db_bufs[2], 8);
-			db_put_i64(&db_bufs[2], acks[i]);
-		}
-		ackv[0] = db_bufs[2].data;
-		ackl[0] = (int) db_bufs[2].len;
-		what[nq++] = "outbox_ack";
-		PQsendQueryPrepared(db_conn, "vb_ack", 1, ackv, ackl, ackf, 0);
-	}
-	what[nq++] = "apply_payment_batch_events";
-	PQsendQueryPrepared(db_conn, "vb_apply", 7, values, lengths, formats, 1);
-	what[nq++] = "COMMIT";
-	PQsendQueryParams(db_conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
-	if (!PQpipelineSync(db_conn))
-	{
-		PQexitPipelineMode(db_conn);
-		return db_fail(NULL, "sending the batch", err);
-	}
+		struct pollfd pfd = {.fd = PQsocket(db_conn), .events = POLLIN};
 
-	/*
-	 * One result and a NULL per query, then the sync point.  Two NULLs in a
-	 * row mean nothing more will come: libpq gave up on the connection
-	 * (after a lost connection it can report it so while its status still
-	 * says CONNECTION_OK).
-	 */
-	while (!synced && PQstatus(db_conn) == CONNECTION_OK)
-	{
-		PGresult   *res = PQgetResult(db_conn);
-		ExecStatusType st;
-
-		if (res == NULL)
-		{
-			if (++nulls > 1 || ++q > nq)
-				break;
-			continue;
-		}
-		nulls = 0;
-		st = PQresultStatus(res);
-		if (st == PGRES_PIPELINE_SYNC)
-			synced = true;
-		else if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		{
-			if (q < nq && strcmp(what[q], "apply_payment_batch_events") == 0)
-			{
-				apply_res = res;
-				continue;
-			}
-			if (q < nq && strcmp(what[q], "outbox_ack") == 0 && deleted &&
-				PQntuples(res) == 1)
-				*deleted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		}
-		else if (st != PGRES_PIPELINE_ABORTED && !failed)
-		{
-			failed = res;
-			failed_what = q < nq ? what[q] : "batch";
-			continue;
-		}
-		PQclear(res);
+		vb_outbox_wait_work();
+		if (pfd.fd < 0 || poll(&pfd, 1, 5) < 0 || !PQconsumeInput(db_conn))
+			return;
 	}
-	if (!synced && !failed)
-		failed_what = q < nq ? what[q] : "batch";
-	if (synced)
-		PQexitPipelineMode(db_conn);
-	if (failed || !synced)
-	{
-		VbDbStatus	st;
-
-		PQclear(apply_res);
-		st = db_fail(failed, failed_what, err);
-		/* No sync point: the connection's state is unknown, drop it. */
-		if (!synced && db_conn)
-			vb_db_close();
-		return st;
-	}
-	if (apply_res)
-		db_apply_rows(apply_res, fn, efn, arg);
-	PQclear(apply_res);
-	if (!apply_res)
-		return db_fail(NULL, "apply_payment_batch_events returned no result", err);
-	return VB_DB_OK;
 }
 
-/*
- * vb_db_apply
- *	  One transaction: acknowledges the delivered events acks[] (outbox_ack,
- *	  *deleted gets how many were still pending), then
- *	  apply_payment_batch_events(n messages of topic, with their
- *	  traceparent headers).  After the COMMIT, fn gets each message's result
- *	  row and efn each event the batch queued, in event order (efn must
- *	  copy what it keeps).  Returns VB_DB_OK or the class of the failure
- *	  (the transaction is then rolled back, the acknowledgements with it).
- */
-VbDbStatus
-vb_db_apply(rd_kafka_message_t **msgs, int n, const char *topic,
-			const int64_t *acks, int nacks, int64_t *deleted,
-			VbApplyRowFn fn, VbApplyEventFn efn, void *arg, VbDbError *err)
+/* What each query of an apply pipeline is, to tell its results apart. */
+typedef enum DbQuery
 {
-	const char *values[7];
-	int			lengths[7];
-	int			formats[7] = {1, 1, 1, 1, 1, 1, 1};
+	DBQ_BEGIN,
+	DBQ_ACK,
+	DBQ_APPLY,
+	DBQ_COMMIT
+} DbQuery;
 
-	if (!db_ready(err))
-		return err->status;
+static const char *const db_query_names[] = {
+	"BEGIN", "outbox_ack", "apply_payment_batch_events", "COMMIT"
+};
 
+/*
+ * db_apply_params
+ *	  The binary parameters of apply_payment_batch_events() for n messages
+ *	  of topic, built in db_bufs (valid until the next call).
+ */
+static void
+db_apply_params(rd_kafka_message_t **msgs, int n, const char *topic,
+				const char **values, int *lengths)
+{
 	db_array_begin(&db_bufs[0], OID_TEXT, n);
 	db_array_begin(&db_bufs[1], OID_BYTEA, n);
 	db_array_begin(&db_bufs[3], OID_INT4, n);
@@ -735,17 +641,167 @@ vb_db_apply(rd_kafka_message_t **msgs, int n, const char *topic,
 	}
 	for (int i = 0; i < 7; i++)
 	{
-		if (i == 2)
+		values[i] = i == 2 ? topic : db_bufs[i].data;
+		lengths[i] = i == 2 ? (int) strlen(topic) : (int) db_bufs[i].len;
+	}
+}
+
+/*
+ * vb_db_apply
+ *	  Applies chunks[0..nchunks), each in its own transaction, sent at once
+ *	  in libpq's pipeline mode with one sync point at the end:
+ *		BEGIN; [outbox_ack(acks), first chunk only]; apply; COMMIT; ...
+ *	  The server runs them back to back.  As each chunk's COMMIT succeeds,
+ *	  fn gets each of its messages' result row, efn each event it queued,
+ *	  in event order (efn may take the event's fields over), and dfn the
+ *	  chunk; *ndone counts them.  After a failure the server skips
+ *	  everything up to the sync point, so no later chunk is applied: the
+ *	  failed transaction is rolled back (the acknowledgements with it when
+ *	  it is the first) and the class of the failure returned.  *deleted
+ *	  gets how many acknowledged events were still pending.
+ */
+VbDbStatus
+vb_db_apply(const VbApplyChunk *chunks, int nchunks, const char *topic,
+			const int64_t *acks, int nacks, int64_t *deleted,
+			VbApplyRowFn fn, VbApplyEventFn efn, VbApplyDoneFn dfn,
+			int *ndone, VbDbError *err)
+{
+	DbQuery    *kind;
+	int		   *chunk_of;
+	int			nq = 0;
+	int			q = 0;
+	int			nulls = 0;
+	PGresult   *failed = NULL;
+	const char *failed_what = NULL;
+	PGresult   *apply_res = NULL;
+	bool		synced = false;
+	int			formats[7] = {1, 1, 1, 1, 1, 1, 1};
+	VbDbStatus	st;
+
+	*ndone = 0;
+	if (!db_ready(err))
+		return err->status;
+	if (!PQenterPipelineMode(db_conn))
+		return db_fail(NULL, "entering pipeline mode", err);
+
+	kind = malloc(sizeof(DbQuery) * (size_t) (4 * nchunks));
+	chunk_of = malloc(sizeof(int) * (size_t) (4 * nchunks));
+	for (int c = 0; c < nchunks; c++)
+	{
+		const char *values[7];
+		int			lengths[7];
+
+		kind[nq] = DBQ_BEGIN, chunk_of[nq++] = c;
+		PQsendQueryParams(db_conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+		if (c == 0 && nacks > 0)
 		{
-			values[i] = topic;
-			lengths[i] = (int) strlen(topic);
-			continue;
+			int			ackf[1] = {1};
+
+			db_array_begin(&db_bufs[2], OID_INT8, nacks);
+			for (int i = 0; i < nacks; i++)
+			{
+				db_put_i32(&db_bufs[2], 8);
+				db_put_i64(&db_bufs[2], acks[i]);
+			}
+			values[0] = db_bufs[2].data;
+			lengths[0] = (int) db_bufs[2].len;
+			kind[nq] = DBQ_ACK, chunk_of[nq++] = c;
+			PQsendQueryPrepared(db_conn, "vb_ack", 1, values, lengths, ackf, 0);
 		}
-		values[i] = db_bufs[i].data;
-		lengths[i] = (int) db_bufs[i].len;
+		/* libpq copies the parameters into its buffer: db_bufs are free again. */
+		db_apply_params(chunks[c].msgs, chunks[c].n, topic, values, lengths);
+		kind[nq] = DBQ_APPLY, chunk_of[nq++] = c;
+		PQsendQueryPrepared(db_conn, "vb_apply", 7, values, lengths, formats, 1);
+		kind[nq] = DBQ_COMMIT, chunk_of[nq++] = c;
+		PQsendQueryParams(db_conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+	}
+	if (!PQpipelineSync(db_conn))
+	{
+		free(kind);
+		free(chunk_of);
+		st = db_fail(NULL, "sending the batch", err);
+		vb_db_close();
+		return st;
 	}
 
-	return db_apply_pipeline(values, lengths, formats, acks, nacks, deleted, fn, efn, arg, err);
+	/*
+	 * One result and a NULL per query, then the sync point.  Two NULLs in a
+	 * row mean nothing more will come: libpq gave up on the connection
+	 * (after a lost connection it can report it so while its status still
+	 * says CONNECTION_OK).
+	 */
+	while (!synced && PQstatus(db_conn) == CONNECTION_OK)
+	{
+		PGresult   *res;
+		ExecStatusType rst;
+
+		db_wait_busy();
+		res = PQgetResult(db_conn);
+		if (res == NULL)
+		{
+			if (++nulls > 1 || ++q > nq)
+				break;
+			continue;
+		}
+		nulls = 0;
+		rst = PQresultStatus(res);
+		if (rst == PGRES_PIPELINE_SYNC)
+			synced = true;
+		else if ((rst == PGRES_TUPLES_OK || rst == PGRES_COMMAND_OK) && q < nq && !failed)
+		{
+			switch (kind[q])
+			{
+				case DBQ_ACK:
+					if (deleted && PQntuples(res) == 1)
+						*deleted = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+					break;
+				case DBQ_APPLY:
+					PQclear(apply_res);
+					apply_res = res;
+					continue;
+				case DBQ_COMMIT:
+					if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+					{
+						/* "ROLLBACK": the transaction had failed. */
+						failed = res;
+						failed_what = "COMMIT (rolled back)";
+						continue;
+					}
+					/* Committed: hand the chunk over while the next runs. */
+					if (apply_res)
+						db_apply_rows(apply_res, fn, efn, chunks[chunk_of[q]].arg);
+					PQclear(apply_res);
+					apply_res = NULL;
+					(*ndone)++;
+					if (dfn)
+						dfn(chunks[chunk_of[q]].arg);
+					break;
+				case DBQ_BEGIN:
+					break;
+			}
+		}
+		else if (rst != PGRES_PIPELINE_ABORTED && !failed)
+		{
+			failed = res;
+			failed_what = q < nq ? db_query_names[kind[q]] : "batch";
+			continue;
+		}
+		PQclear(res);
+	}
+	PQclear(apply_res);
+	if (!synced && !failed)
+		failed_what = q < nq ? db_query_names[kind[q]] : "batch";
+	free(kind);
+	free(chunk_of);
+	if (synced)
+		PQexitPipelineMode(db_conn);
+	if (!failed && synced)
+		return VB_DB_OK;
+	st = db_fail(failed, failed_what, err);
+	/* No sync point: the connection's state is unknown, drop it. */
+	if (!synced && db_conn)
+		vb_db_close();
+	return st;
 }
 
 /*

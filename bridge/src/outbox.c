@@ -91,12 +91,23 @@ static bool out_synced;			/* every pending event of ours is in flight
 								 * directly */
 static int64_t out_next_sweep;	/* next fetch while in sync */
 
+/*
+ * Events of committed batches not yet handed to librdkafka: produced while
+ * the next batch's apply runs on the server (vb_outbox_wait_work()), or
+ * before the bridge waits for messages (vb_outbox_produce_pending()).
+ */
+static VbEvent *out_pending;
+static int	out_npending;
+static int	out_cappending;
+
 /* Delivered events whose outbox_ack() has not committed yet. */
 static int64_t *out_acks;
 static int *out_ack_kinds;
 static int	out_nacks;
 static int	out_capacks;
 static int64_t out_acks_since;	/* when the oldest of them landed */
+
+static void out_drop_pending(void);
 
 /* Acknowledgements wait this long for a batch to carry them. */
 #define OUT_ACK_WAIT_MS		200
@@ -110,10 +121,11 @@ static int64_t out_acks_since;	/* when the oldest of them landed */
  * published soon after their batch, so the entries they need are recent.
  */
 #define OUT_MAP_SIZE	65536	/* power of two */
-#define OUT_MAP_MAX		(OUT_MAP_SIZE / 4 * 3)
+#define OUT_MAP_MAX		(OUT_MAP_SIZE / 2)	/* short probe sequences */
 
 typedef struct OutMapEntry
 {
+	uint32_t	hash;
 	char		id[37];
 	int64_t		ts_ms;
 } OutMapEntry;
@@ -162,11 +174,11 @@ out_hash(const char *s)
 static OutMapEntry *
 out_map_find(OutMapEntry *m, const char *message_id)
 {
+	uint32_t	h = out_hash(message_id);
 	uint32_t	i;
 
-	for (i = out_hash(message_id) & (OUT_MAP_SIZE - 1); m[i].id[0];
-		 i = (i + 1) & (OUT_MAP_SIZE - 1))
-		if (strcmp(m[i].id, message_id) == 0)
+	for (i = h & (OUT_MAP_SIZE - 1); m[i].id[0]; i = (i + 1) & (OUT_MAP_SIZE - 1))
+		if (m[i].hash == h && strcmp(m[i].id, message_id) == 0)
 			break;
 	return &m[i];
 }
@@ -201,6 +213,7 @@ vb_outbox_note_message(const char *message_id, int64_t ts_ms)
 	if (e->id[0])
 		return;
 	memcpy(e->id, message_id, 37);
+	e->hash = out_hash(message_id);
 	e->ts_ms = ts_ms;
 	out_map_count++;
 }
@@ -506,6 +519,7 @@ out_land(void)
 			}
 			out_failing = true;
 			out_synced = false;
+			out_drop_pending();
 			continue;
 		}
 		if (out_failing && out_blocked(f))
@@ -573,6 +587,7 @@ out_fetch(int *n)
 	VbDbStatus	st;
 
 	*n = 0;
+	vb_outbox_produce_pending();	/* in flight before the fetch leaves them out */
 	exclude = malloc(sizeof(int64_t) * (size_t) (out_nflight + out_nacks + 1));
 	for (int i = 0; i < out_nflight; i++)
 		exclude[i] = out_flight[i]->event_id;
@@ -677,15 +692,70 @@ vb_outbox_acked(int n, int64_t deleted)
 /*
  * vb_outbox_produce_applied
  *	  An event of a batch that has just committed (from its apply's
- *	  result): produced now when in sync; otherwise it stays in the outbox
- *	  for the next fetch, which keeps the order.
+ *	  result), taken over (its fields are the outbox's now): queued for
+ *	  producing when in sync; otherwise it stays in the outbox for the next
+ *	  fetch, which keeps the order.
  */
 void
 vb_outbox_produce_applied(VbEvent *e)
 {
 	if (!out_rk || !out_synced || out_failing)
 		return;
-	out_produce(e);
+	if (out_npending == out_cappending)
+	{
+		out_cappending = out_cappending ? out_cappending * 2 : 1024;
+		out_pending = realloc(out_pending, sizeof(VbEvent) * (size_t) out_cappending);
+	}
+	out_pending[out_npending++] = *e;
+	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * out_drop_pending
+ *	  Forgets the queued events (they stay in the outbox).
+ */
+static void
+out_drop_pending(void)
+{
+	for (int i = 0; i < out_npending; i++)
+		vb_db_events_free_one(&out_pending[i]);
+	out_npending = 0;
+}
+
+/*
+ * vb_outbox_produce_pending
+ *	  Hands the queued events to librdkafka, in order.
+ */
+void
+vb_outbox_produce_pending(void)
+{
+	if (out_npending == 0)
+		return;
+	if (!out_rk || out_failing)
+	{
+		out_drop_pending();
+		return;
+	}
+	for (int i = 0; i < out_npending; i++)
+	{
+		out_produce(&out_pending[i]);
+		vb_db_events_free_one(&out_pending[i]);
+	}
+	out_npending = 0;
+}
+
+/*
+ * vb_outbox_wait_work
+ *	  While a batch's apply runs on the server (db.c calls it as it waits):
+ *	  produce the previous batches' events, serve delivery reports.
+ */
+void
+vb_outbox_wait_work(void)
+{
+	if (!out_rk || out_in_pump)
+		return;
+	vb_outbox_produce_pending();
+	rd_kafka_poll(out_rk, 0);
 }
 
 /*
@@ -718,6 +788,8 @@ vb_outbox_pump(bool fetch)
 	if (!out_rk || out_in_pump)
 		return VB_PUBLISH_DONE;
 	out_in_pump = true;
+	if (vb_stopping())
+		vb_outbox_produce_pending();
 	rd_kafka_poll(out_rk, 0);
 	r = out_land();
 	/* Acknowledgements no batch has carried for a while go on their own. */
@@ -798,7 +870,10 @@ vb_outbox_settle(int timeout_ms)
 {
 	int64_t		until = vb_now_ms() + timeout_ms;
 
-	if (!out_rk || out_in_pump || (out_nflight == 0 && out_nacks == 0))
+	if (!out_rk || out_in_pump)
+		return;
+	vb_outbox_produce_pending();
+	if (out_nflight == 0 && out_nacks == 0)
 		return;
 	out_in_pump = true;
 	while (vb_now_ms() < until)
@@ -831,6 +906,7 @@ vb_outbox_abandon(void)
 
 	if (!out_rk)
 		return;
+	out_drop_pending();
 	if (out_nflight > 0)
 	{
 		rd_kafka_purge(out_rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -905,6 +981,10 @@ vb_producer_close(void)
 	free(out_failed);
 	out_failed = NULL;
 	out_nfailed = 0;
+	out_drop_pending();
+	free(out_pending);
+	out_pending = NULL;
+	out_cappending = 0;
 	free(out_acks);
 	free(out_ack_kinds);
 	out_acks = NULL;
