@@ -56,6 +56,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/cli.h"
+#include "lib/jsonout.h"
+
 #define LG_RING_SIZE		4096	/* recent valid messages for duplicates */
 #define LG_MAX_PAYLOAD		(80 * 1024)
 #define LG_TOO_LARGE_BYTES	(70 * 1024)
@@ -411,23 +414,6 @@ lg_stop(int sig)
 {
 	(void) sig;
 	run = 0;
-}
-
-/*
- * lg_fatal
- *	  Prints a one-line error and exits with status code.
- */
-static void
-lg_fatal(int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "voltpay-loadgen: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
 }
 
 /*
@@ -901,116 +887,6 @@ lg_make_invalid(LgMsg *m, char *buf)
 }
 
 /*
- * lg_json_string
- *	  Writes s/len as a JSON string to fp (escaping controls, quotes,
- *	  backslashes; bytes >= 0x80 are passed through).
- */
-static void
-lg_json_string(FILE *fp, const char *s, size_t len)
-{
-	size_t		i;
-
-	fputc('"', fp);
-	for (i = 0; i < len; i++)
-	{
-		unsigned char ch = (unsigned char) s[i];
-
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(fp, "\\u%04x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
-}
-
-/*
- * lg_base64
- *	  Writes data/len as a quoted base64 string to fp.
- */
-static void
-lg_base64(FILE *fp, const unsigned char *d, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t		i;
-
-	fputc('"', fp);
-	for (i = 0; i + 2 < len; i += 3)
-	{
-		uint32_t	v = (uint32_t) d[i] << 16 | (uint32_t) d[i + 1] << 8 | d[i + 2];
-
-		fputc(tbl[v >> 18], fp);
-		fputc(tbl[(v >> 12) & 63], fp);
-		fputc(tbl[(v >> 6) & 63], fp);
-		fputc(tbl[v & 63], fp);
-	}
-	if (len - i == 1)
-	{
-		uint32_t	v = (uint32_t) d[i] << 16;
-
-		fprintf(fp, "%c%c==", tbl[v >> 18], tbl[(v >> 12) & 63]);
-	}
-	else if (len - i == 2)
-	{
-		uint32_t	v = (uint32_t) d[i] << 16 | (uint32_t) d[i + 1] << 8;
-
-		fprintf(fp, "%c%c%c=", tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63]);
-	}
-	fputc('"', fp);
-}
-
-/*
- * lg_is_text
- *	  True when s/len is valid UTF-8 (shortest forms, no surrogates) with
- *	  no NUL byte, so that the manifest can hold it as a JSON string.
- */
-static int
-lg_is_text(const unsigned char *s, size_t len)
-{
-	size_t		i = 0;
-
-	while (i < len)
-	{
-		unsigned char c = s[i];
-		int			n;
-		uint32_t	cp;
-		int			k;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80)
-		{
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			n = 1, cp = c & 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			n = 2, cp = c & 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		if (i + (size_t) n >= len)
-			return 0;
-		for (k = 1; k <= n; k++)
-		{
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-			(n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-			(cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += (size_t) n + 1;
-	}
-	return 1;
-}
-
-/*
  * lg_json_opt
  *	  Writes s as a JSON string, or null when s is NULL or empty.
  */
@@ -1020,7 +896,7 @@ lg_json_opt(FILE *fp, const char *s)
 	if (s == NULL || *s == '\0')
 		fputs("null", fp);
 	else
-		lg_json_string(fp, s, strlen(s));
+		jo_string(fp, s, strlen(s));
 }
 
 /*
@@ -1093,15 +969,15 @@ lg_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 			fprintf(fp, ",\"email\":%s", m->email ? "true" : "false");
 			if (m->payload != NULL)
 			{
-				if (!lg_is_text((const unsigned char *) m->payload, m->payload_len))
+				if (!jo_is_text((const unsigned char *) m->payload, m->payload_len))
 				{
 					fputs(",\"payload_b64\":", fp);
-					lg_base64(fp, (const unsigned char *) m->payload, m->payload_len);
+					jo_base64(fp, (const unsigned char *) m->payload, m->payload_len);
 				}
 				else
 				{
 					fputs(",\"payload\":", fp);
-					lg_json_string(fp, m->payload, m->payload_len);
+					jo_string(fp, m->payload, m->payload_len);
 				}
 			}
 			fputs("}\n", fp);
@@ -1124,7 +1000,7 @@ lg_parse_fraction(const char *opt, const char *s)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno != 0 || *end != '\0' || !(v >= 0 && v <= 1))
-		lg_fatal(2, "invalid %s \"%s\": expected a number between 0 and 1", opt, s);
+		cli_fatal(2, "invalid %s \"%s\": expected a number between 0 and 1", opt, s);
 	return v;
 }
 
@@ -1141,7 +1017,7 @@ lg_parse_long(const char *opt, const char *s)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < 0)
-		lg_fatal(2, "invalid %s \"%s\": expected a non-negative integer", opt, s);
+		cli_fatal(2, "invalid %s \"%s\": expected a non-negative integer", opt, s);
 	return v;
 }
 
@@ -1174,7 +1050,7 @@ lg_set_variants(const char *list)
 			}
 		}
 		if (!found)
-			lg_fatal(2, "unknown invalid kind \"%s\"", tok);
+			cli_fatal(2, "unknown invalid kind \"%s\"", tok);
 	}
 	free(copy);
 }
@@ -1248,25 +1124,17 @@ main(int argc, char **argv)
 	int			c;
 	int			nvariants = 0;
 
+	cli_progname = "voltpay-loadgen";
+
 	/*
 	 * Producer defaults, set before the options so that -X overrides them:
 	 * idempotent, acks=all, Java-compatible key partitioning.
 	 */
 	conf = rd_kafka_conf_new();
-	{
-		static const char *props[][2] = {
-			{"enable.idempotence", "true"},
-			{"acks", "all"},
-			{"linger.ms", "5"},
-			{"partitioner", "murmur2_random"},
-		};
-		size_t		k;
-
-		for (k = 0; k < sizeof(props) / sizeof(props[0]); k++)
-			if (rd_kafka_conf_set(conf, props[k][0], props[k][1], errstr,
-								  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-				lg_fatal(1, "%s: %s", props[k][0], errstr);
-	}
+	cli_conf_set(conf, "enable.idempotence", "true");
+	cli_conf_set(conf, "acks", "all");
+	cli_conf_set(conf, "linger.ms", "5");
+	cli_conf_set(conf, "partitioner", "murmur2_random");
 	lg_set_variants("default");
 
 	while ((c = getopt_long(argc, argv, "b:t:n:r:X:h", longopts, NULL)) != -1)
@@ -1288,7 +1156,7 @@ main(int argc, char **argv)
 			case 'A':
 				lg_accounts = (int) lg_parse_long("--accounts", optarg);
 				if (lg_accounts < 1 || lg_accounts > 99999)
-					lg_fatal(2, "invalid --accounts \"%s\": expected 1 to 99999", optarg);
+					cli_fatal(2, "invalid --accounts \"%s\": expected 1 to 99999", optarg);
 				break;
 			case 'D':
 				lg_dup_frac = lg_parse_fraction("--duplicate-fraction", optarg);
@@ -1316,17 +1184,7 @@ main(int argc, char **argv)
 				lg_manifest_payloads = 1;
 				break;
 			case 'X':
-				{
-					char	   *eq = strchr(optarg, '=');
-
-					if (eq == NULL)
-						lg_fatal(2, "invalid -X \"%s\": expected key=value", optarg);
-					*eq = '\0';
-					if (rd_kafka_conf_set(conf, optarg, eq + 1, errstr,
-										  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-						lg_fatal(2, "invalid -X %s: %s", optarg, errstr);
-					*eq = '=';
-				}
+				cli_conf_kv(conf, optarg);
 				break;
 			case 'h':
 				lg_usage(stdout);
@@ -1337,35 +1195,35 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		lg_fatal(2, "unexpected argument \"%s\"", argv[optind]);
+		cli_fatal(2, "unexpected argument \"%s\"", argv[optind]);
 	if (brokers == NULL)
-		lg_fatal(2, "--brokers is required");
+		cli_fatal(2, "--brokers is required");
 	if (lg_dup_frac + lg_conf_frac + lg_inv_frac > 1)
-		lg_fatal(2, "duplicate, conflict and invalid fractions add up to more than 1");
+		cli_fatal(2, "duplicate, conflict and invalid fractions add up to more than 1");
 	for (i = 0; i < LG_NVARIANTS; i++)
 		nvariants += lg_variant_on[i];
 	if (nvariants == 0)
-		lg_fatal(2, "no invalid kind enabled");
+		cli_fatal(2, "no invalid kind enabled");
 	if (!seeded)
 		seed = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
 	lg_seed(seed);
 
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
 						  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		lg_fatal(2, "bootstrap.servers: %s", errstr);
+		cli_fatal(2, "bootstrap.servers: %s", errstr);
 	rd_kafka_conf_set_dr_msg_cb(conf, lg_dr_cb);
 
 	if (manifest_path != NULL)
 	{
 		lg_manifest = fopen(manifest_path, "w");
 		if (lg_manifest == NULL)
-			lg_fatal(1, "could not open manifest \"%s\": %s", manifest_path,
+			cli_fatal(1, "could not open manifest \"%s\": %s", manifest_path,
 					 strerror(errno));
 	}
 
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
-		lg_fatal(2, "%s", errstr);
+		cli_fatal(2, "%s", errstr);
 	conf = NULL;				/* owned by rk */
 
 	memset(&sa, 0, sizeof(sa));
@@ -1378,7 +1236,7 @@ main(int argc, char **argv)
 	lg_ring = calloc(LG_RING_SIZE, sizeof(LgFields));
 	buf = malloc(LG_MAX_PAYLOAD);
 	if (lg_seqs == NULL || lg_ring == NULL || buf == NULL)
-		lg_fatal(1, "out of memory");
+		cli_fatal(1, "out of memory");
 
 	fprintf(stderr, "voltpay-loadgen: seed %" PRIu64 ", %ld messages to %s\n",
 			seed, lg_count, lg_topic);
@@ -1393,7 +1251,7 @@ main(int argc, char **argv)
 		rd_kafka_resp_err_t err;
 
 		if (m == NULL)
-			lg_fatal(1, "out of memory");
+			cli_fatal(1, "out of memory");
 
 		/* Rate limit: message i is due at t0 + i / rate. */
 		if (lg_rate > 0)
@@ -1442,7 +1300,7 @@ main(int argc, char **argv)
 		{
 			m->payload = malloc(len + 1);
 			if (m->payload == NULL)
-				lg_fatal(1, "out of memory");
+				cli_fatal(1, "out of memory");
 			memcpy(m->payload, buf, len);
 			m->payload[len] = '\0';
 			m->payload_len = len;

@@ -39,6 +39,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/cli.h"
+#include "lib/jsonout.h"
+
 /* Set by SIGINT/SIGTERM. */
 static volatile sig_atomic_t run = 1;
 
@@ -64,143 +67,6 @@ td_stop(int sig)
 }
 
 /*
- * td_fatal
- *	  Prints a one-line error and exits with status code.
- */
-static void
-td_fatal(int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "voltpay-topic-dump: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-/*
- * td_is_text
- *	  True when s/len is valid UTF-8 (shortest forms, no surrogates) with
- *	  no NUL byte.
- */
-static int
-td_is_text(const unsigned char *s, size_t len)
-{
-	size_t		i = 0;
-
-	while (i < len)
-	{
-		unsigned char c = s[i];
-		int			n;
-		uint32_t	cp;
-		int			k;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80)
-		{
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-		{
-			n = 1;
-			cp = c & 0x1f;
-		}
-		else if ((c & 0xf0) == 0xe0)
-		{
-			n = 2;
-			cp = c & 0x0f;
-		}
-		else if ((c & 0xf8) == 0xf0)
-		{
-			n = 3;
-			cp = c & 0x07;
-		}
-		else
-			return 0;
-		if (i + (size_t) n >= len)
-			return 0;			/* truncated sequence */
-		for (k = 1; k <= n; k++)
-		{
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-			(n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-			(cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += (size_t) n + 1;
-	}
-	return 1;
-}
-
-/*
- * td_json_string
- *	  Writes s/len (valid UTF-8) as a JSON string.
- */
-static void
-td_json_string(FILE *fp, const char *s, size_t len)
-{
-	size_t		i;
-
-	fputc('"', fp);
-	for (i = 0; i < len; i++)
-	{
-		unsigned char ch = (unsigned char) s[i];
-
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", fp);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(fp, "\\u%04x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
-}
-
-/*
- * td_base64
- *	  Writes data/len as a quoted base64 string.
- */
-static void
-td_base64(FILE *fp, const unsigned char *d, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t		i;
-
-	fputc('"', fp);
-	for (i = 0; i + 2 < len; i += 3)
-	{
-		uint32_t	v = (uint32_t) d[i] << 16 | (uint32_t) d[i + 1] << 8 | d[i + 2];
-
-		fputc(tbl[v >> 18], fp);
-		fputc(tbl[(v >> 12) & 63], fp);
-		fputc(tbl[(v >> 6) & 63], fp);
-		fputc(tbl[v & 63], fp);
-	}
-	if (len - i == 1)
-	{
-		uint32_t	v = (uint32_t) d[i] << 16;
-
-		fprintf(fp, "%c%c==", tbl[v >> 18], tbl[(v >> 12) & 63]);
-	}
-	else if (len - i == 2)
-	{
-		uint32_t	v = (uint32_t) d[i] << 16 | (uint32_t) d[i + 1] << 8;
-
-		fprintf(fp, "%c%c%c=", tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63]);
-	}
-	fputc('"', fp);
-}
-
-/*
  * td_field
  *	  Writes ,"name":value for a key or value: a string, base64 under
  *	  name_b64, or null.
@@ -210,15 +76,15 @@ td_field(FILE *fp, const char *name, const void *data, size_t len)
 {
 	if (data == NULL)
 		fprintf(fp, ",\"%s\":null", name);
-	else if (td_is_text(data, len))
+	else if (jo_is_text(data, len))
 	{
 		fprintf(fp, ",\"%s\":", name);
-		td_json_string(fp, data, len);
+		jo_string(fp, data, len);
 	}
 	else
 	{
 		fprintf(fp, ",\"%s_b64\":", name);
-		td_base64(fp, data, len);
+		jo_base64(fp, data, len);
 	}
 }
 
@@ -249,7 +115,7 @@ td_headers(FILE *fp, const rd_kafka_message_t *rkm)
 			/* Only written when some value was not text. */
 			for (idx = 0; hdrs != NULL &&
 				 rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == 0; idx++)
-				if (val != NULL && !td_is_text(val, size))
+				if (val != NULL && !jo_is_text(val, size))
 					any_b64 = 1;
 			if (!any_b64)
 				break;
@@ -260,7 +126,7 @@ td_headers(FILE *fp, const rd_kafka_message_t *rkm)
 		{
 			const void *v0;
 			size_t		s0;
-			int			text = val == NULL || td_is_text(val, size);
+			int			text = val == NULL || jo_is_text(val, size);
 
 			/* First value of a repeated name only. */
 			if (rd_kafka_header_get(hdrs, 0, name, &v0, &s0) == 0 && v0 != val)
@@ -270,14 +136,14 @@ td_headers(FILE *fp, const rd_kafka_message_t *rkm)
 			if (!first)
 				fputc(',', fp);
 			first = 0;
-			td_json_string(fp, name, strlen(name));
+			jo_string(fp, name, strlen(name));
 			fputc(':', fp);
 			if (val == NULL)
 				fputs("null", fp);
 			else if (pass == 0)
-				td_json_string(fp, val, size);
+				jo_string(fp, val, size);
 			else
-				td_base64(fp, val, size);
+				jo_base64(fp, val, size);
 		}
 		fputc('}', fp);
 	}
@@ -331,21 +197,13 @@ main(int argc, char **argv)
 	int			i;
 	int			failed = 0;
 
-	conf = rd_kafka_conf_new();
-	{
-		static const char *props[][2] = {
-			{"enable.auto.commit", "false"},
-			{"enable.partition.eof", "true"},
-			{"auto.offset.reset", "earliest"},
-			{"group.id", "voltpay-topic-dump"},
-		};
-		size_t		k;
+	cli_progname = "voltpay-topic-dump";
 
-		for (k = 0; k < sizeof(props) / sizeof(props[0]); k++)
-			if (rd_kafka_conf_set(conf, props[k][0], props[k][1], errstr,
-								  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-				td_fatal(1, "%s: %s", props[k][0], errstr);
-	}
+	conf = rd_kafka_conf_new();
+	cli_conf_set(conf, "enable.auto.commit", "false");
+	cli_conf_set(conf, "enable.partition.eof", "true");
+	cli_conf_set(conf, "auto.offset.reset", "earliest");
+	cli_conf_set(conf, "group.id", "voltpay-topic-dump");
 
 	while ((c = getopt_long(argc, argv, "b:t:o:X:h", longopts, NULL)) != -1)
 	{
@@ -366,21 +224,11 @@ main(int argc, char **argv)
 
 					timeout_s = strtol(optarg, &end, 10);
 					if (*end != '\0' || timeout_s <= 0)
-						td_fatal(2, "invalid --timeout \"%s\"", optarg);
+						cli_fatal(2, "invalid --timeout \"%s\"", optarg);
 				}
 				break;
 			case 'X':
-				{
-					char	   *eq = strchr(optarg, '=');
-
-					if (eq == NULL)
-						td_fatal(2, "invalid -X \"%s\": expected key=value", optarg);
-					*eq = '\0';
-					if (rd_kafka_conf_set(conf, optarg, eq + 1, errstr,
-										  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-						td_fatal(2, "invalid -X %s: %s", optarg, errstr);
-					*eq = '=';
-				}
+				cli_conf_kv(conf, optarg);
 				break;
 			case 'h':
 				td_usage(stdout);
@@ -391,16 +239,16 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		td_fatal(2, "unexpected argument \"%s\"", argv[optind]);
+		cli_fatal(2, "unexpected argument \"%s\"", argv[optind]);
 	if (brokers == NULL || topics == NULL)
-		td_fatal(2, "--brokers and --topic are required");
+		cli_fatal(2, "--brokers and --topic are required");
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
 						  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		td_fatal(2, "bootstrap.servers: %s", errstr);
+		cli_fatal(2, "bootstrap.servers: %s", errstr);
 
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
-		td_fatal(2, "%s", errstr);
+		cli_fatal(2, "%s", errstr);
 	conf = NULL;				/* owned by rk */
 
 	memset(&sa, 0, sizeof(sa));
@@ -419,7 +267,7 @@ main(int argc, char **argv)
 		int			np;
 
 		if (rkt == NULL)
-			td_fatal(1, "topic %s: %s", tok, rd_kafka_err2str(rd_kafka_last_error()));
+			cli_fatal(1, "topic %s: %s", tok, rd_kafka_err2str(rd_kafka_last_error()));
 		for (;;)
 		{
 			err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
@@ -431,7 +279,7 @@ main(int argc, char **argv)
 				rd_kafka_metadata_destroy(md);
 			md = NULL;
 			if (!run || time(NULL) >= deadline)
-				td_fatal(1, "no metadata for topic %s: %s", tok,
+				cli_fatal(1, "no metadata for topic %s: %s", tok,
 						 rd_kafka_err2str(err ? err : RD_KAFKA_RESP_ERR__TIMED_OUT));
 		}
 		np = md->topics[0].partition_cnt;
@@ -439,7 +287,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "voltpay-topic-dump: topic %s does not exist\n", tok);
 		parts = realloc(parts, sizeof(TdPart) * (size_t) (nparts + np));
 		if (parts == NULL)
-			td_fatal(1, "out of memory");
+			cli_fatal(1, "out of memory");
 		for (i = 0; i < np; i++)
 		{
 			TdPart	   *p = &parts[nparts++];
@@ -454,7 +302,7 @@ main(int argc, char **argv)
 				if (err == 0)
 					break;
 				if (!run || time(NULL) >= deadline)
-					td_fatal(1, "no watermarks for %s [%d]: %s", tok,
+					cli_fatal(1, "no watermarks for %s [%d]: %s", tok,
 							 (int) p->partition, rd_kafka_err2str(err));
 			}
 			if (p->lo > 0)
@@ -473,7 +321,7 @@ main(int argc, char **argv)
 	{
 		out = fopen(output, "w");
 		if (out == NULL)
-			td_fatal(1, "could not open \"%s\": %s", output, strerror(errno));
+			cli_fatal(1, "could not open \"%s\": %s", output, strerror(errno));
 	}
 
 	assign = rd_kafka_topic_partition_list_new(nparts > 0 ? nparts : 1);
@@ -486,7 +334,7 @@ main(int argc, char **argv)
 		rd_kafka_resp_err_t err = rd_kafka_assign(rk, assign);
 
 		if (err)
-			td_fatal(1, "assign: %s", rd_kafka_err2str(err));
+			cli_fatal(1, "assign: %s", rd_kafka_err2str(err));
 	}
 	rd_kafka_topic_partition_list_destroy(assign);
 
@@ -541,7 +389,7 @@ main(int argc, char **argv)
 			else if (p != NULL && !p->done)
 			{
 				fputs("{\"topic\":", out);
-				td_json_string(out, p->topic, strlen(p->topic));
+				jo_string(out, p->topic, strlen(p->topic));
 				fprintf(out, ",\"partition\":%d,\"offset\":%" PRId64 ",\"timestamp\":%" PRId64,
 						(int) rkm->partition, (int64_t) rkm->offset,
 						(int64_t) rd_kafka_message_timestamp(rkm, NULL));

@@ -58,6 +58,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/cli.h"
+
 #define VT_NTOPICS		4
 #define VT_MAX_CONFIGS	32
 
@@ -103,23 +105,6 @@ vt_stop(int sig)
 }
 
 /*
- * vt_fatal
- *	  Prints a one-line error and exits with status code.
- */
-static void
-vt_fatal(int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "voltpay-topics: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-/*
  * vt_log_cb
  *	  librdkafka log lines: kept for error messages (connection refused
  *	  while a broker starts is normal), printed with --verbose.
@@ -149,7 +134,7 @@ vt_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		char		buf[512];
 
 		rd_kafka_fatal_error(rk, buf, sizeof(buf));
-		vt_fatal(1, "fatal client error: %s", buf);
+		cli_fatal(1, "fatal client error: %s", buf);
 	}
 }
 
@@ -190,14 +175,14 @@ vt_metadata(rd_kafka_t *rk, const char *brokers, int min_brokers)
 			md = NULL;
 		}
 		if (!run)
-			vt_fatal(1, "interrupted");
+			cli_fatal(1, "interrupted");
 		if (time(NULL) >= vt_deadline)
 		{
 			if (seen >= 0)
-				vt_fatal(1, "the cluster at %s has %d broker%s, %d wanted "
+				cli_fatal(1, "the cluster at %s has %d broker%s, %d wanted "
 						 "(--wait-brokers), after waiting", brokers, seen,
 						 seen == 1 ? "" : "s", min_brokers);
-			vt_fatal(1, "no Kafka broker answered at %s (%s%s%s)", brokers,
+			cli_fatal(1, "no Kafka broker answered at %s (%s%s%s)", brokers,
 					 rd_kafka_err2str(err), vt_lastlog[0] ? "; last: " : "",
 					 vt_lastlog);
 		}
@@ -239,9 +224,9 @@ vt_wait_event(rd_kafka_queue_t *q, rd_kafka_event_type_t evtype, const char *wha
 			rd_kafka_event_destroy(ev);
 		}
 		if (!run)
-			vt_fatal(1, "interrupted during %s", what);
+			cli_fatal(1, "interrupted during %s", what);
 		if (time(NULL) >= vt_deadline)
-			vt_fatal(1, "%s: no answer before the timeout%s%s", what,
+			cli_fatal(1, "%s: no answer before the timeout%s%s", what,
 					 vt_lastlog[0] ? " (last: " : "", vt_lastlog[0] ? vt_lastlog : "");
 	}
 }
@@ -262,10 +247,10 @@ vt_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op, int cap_ms)
 		ms = cap_ms;
 
 	if (rd_kafka_AdminOptions_set_request_timeout(o, ms, errstr, sizeof(errstr)))
-		vt_fatal(1, "request timeout: %s", errstr);
+		cli_fatal(1, "request timeout: %s", errstr);
 	if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS)
 		if (rd_kafka_AdminOptions_set_operation_timeout(o, ms, errstr, sizeof(errstr)))
-			vt_fatal(1, "operation timeout: %s", errstr);
+			cli_fatal(1, "operation timeout: %s", errstr);
 	return o;
 }
 
@@ -297,10 +282,10 @@ vt_create(rd_kafka_t *rk, int partitions, int rf)
 			continue;
 		nt[n] = rd_kafka_NewTopic_new(t->name, partitions, rf, errstr, sizeof(errstr));
 		if (nt[n] == NULL)
-			vt_fatal(1, "topic %s: %s", t->name, errstr);
+			cli_fatal(1, "topic %s: %s", t->name, errstr);
 		for (k = 0; k < t->nconf; k++)
 			if (rd_kafka_NewTopic_set_config(nt[n], t->conf_name[k], t->conf_value[k]))
-				vt_fatal(1, "topic %s: could not set %s", t->name, t->conf_name[k]);
+				cli_fatal(1, "topic %s: could not set %s", t->name, t->conf_name[k]);
 		n++;
 	}
 	if (n == 0)
@@ -311,7 +296,7 @@ vt_create(rd_kafka_t *rk, int partitions, int rf)
 	rd_kafka_CreateTopics(rk, nt, (size_t) n, o, q);
 	ev = vt_wait_event(q, RD_KAFKA_EVENT_CREATETOPICS_RESULT, "CreateTopics");
 	if (rd_kafka_event_error(ev))
-		vt_fatal(1, "CreateTopics failed: %s", rd_kafka_event_error_string(ev));
+		cli_fatal(1, "CreateTopics failed: %s", rd_kafka_event_error_string(ev));
 	res = rd_kafka_event_CreateTopics_result(ev);
 	tr = rd_kafka_CreateTopics_result_topics(res, &ntr);
 	for (size_t j = 0; j < ntr; j++)
@@ -382,9 +367,9 @@ vt_wait_ready(rd_kafka_t *rk, const char *brokers)
 			return md;
 		rd_kafka_metadata_destroy(md);
 		if (time(NULL) >= vt_deadline)
-			vt_fatal(1, "%s: partitions still without a leader at the timeout", waiting);
+			cli_fatal(1, "%s: partitions still without a leader at the timeout", waiting);
 		if (!run)
-			vt_fatal(1, "interrupted");
+			cli_fatal(1, "interrupted");
 		usleep(200 * 1000);
 	}
 }
@@ -435,7 +420,7 @@ vt_wait_leaders(rd_kafka_t *rk, const rd_kafka_metadata_t *md)
 			break;
 		}
 		if (time(NULL) >= vt_deadline || !run)
-			vt_fatal(1, "%s [%d]: the leader does not answer yet: %s", bad ? bad->topic : "?",
+			cli_fatal(1, "%s [%d]: the leader does not answer yet: %s", bad ? bad->topic : "?",
 					 bad ? (int) bad->partition : -1,
 					 rd_kafka_err2str(bad ? bad->err : err));
 		rd_kafka_topic_partition_list_destroy(l);
@@ -470,7 +455,7 @@ vt_compare(rd_kafka_t *rk, const rd_kafka_metadata_t *md, int partitions, int rf
 		diff[i] = NULL;
 		dfp[i] = open_memstream(&diff[i], &difflen[i]);
 		if (dfp[i] == NULL)
-			vt_fatal(1, "out of memory");
+			cli_fatal(1, "out of memory");
 		if (!t->exists || t->bad)
 			continue;
 		mt = vt_find(md, t->name);
@@ -538,7 +523,7 @@ vt_compare(rd_kafka_t *rk, const rd_kafka_metadata_t *md, int partitions, int rf
 					break;
 			}
 			else if (time(NULL) >= vt_deadline || !run)
-				vt_fatal(1, "DescribeConfigs failed: %s", rd_kafka_event_error_string(ev));
+				cli_fatal(1, "DescribeConfigs failed: %s", rd_kafka_event_error_string(ev));
 			if (vt_verbose)
 				fprintf(stderr, "voltpay-topics: DescribeConfigs: %s (retrying)\n",
 						rd_kafka_event_error(ev) ? rd_kafka_event_error_string(ev) :
@@ -639,7 +624,7 @@ vt_delete(rd_kafka_t *rk, const rd_kafka_metadata_t *md, const char *brokers)
 		rd_kafka_DeleteTopics(rk, dt, (size_t) n, o, q);
 		ev = vt_wait_event(q, RD_KAFKA_EVENT_DELETETOPICS_RESULT, "DeleteTopics");
 		if (rd_kafka_event_error(ev))
-			vt_fatal(1, "DeleteTopics failed: %s", rd_kafka_event_error_string(ev));
+			cli_fatal(1, "DeleteTopics failed: %s", rd_kafka_event_error_string(ev));
 		tr = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &ntr);
 		for (size_t j = 0; j < ntr; j++)
 		{
@@ -698,7 +683,7 @@ vt_parse_int(const char *opt, const char *s, long lo, long hi)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end != '\0' || v < lo || v > hi)
-		vt_fatal(2, "invalid %s \"%s\": expected an integer from %ld to %ld", opt, s, lo, hi);
+		cli_fatal(2, "invalid %s \"%s\": expected an integer from %ld to %ld", opt, s, lo, hi);
 	return v;
 }
 
@@ -790,6 +775,8 @@ main(int argc, char **argv)
 	int			c;
 	int			i;
 
+	cli_progname = "voltpay-topics";
+
 	conf = rd_kafka_conf_new();
 	while ((c = getopt_long(argc, argv, "b:X:vh", longopts, NULL)) != -1)
 	{
@@ -803,7 +790,7 @@ main(int argc, char **argv)
 			case OPT_EMAIL:
 			case OPT_DLQ:
 				if (optarg[0] == '\0')
-					vt_fatal(2, "empty topic name");
+					cli_fatal(2, "empty topic name");
 				vt_topics[c - OPT_INPUT].name = optarg;
 				break;
 			case OPT_PARTITIONS:
@@ -825,9 +812,9 @@ main(int argc, char **argv)
 					char	   *eq = strchr(optarg, '=');
 
 					if (eq == NULL || eq == optarg)
-						vt_fatal(2, "invalid --config \"%s\": expected KEY=VALUE", optarg);
+						cli_fatal(2, "invalid --config \"%s\": expected KEY=VALUE", optarg);
 					if (nextra >= VT_MAX_CONFIGS - 4)
-						vt_fatal(2, "too many --config options");
+						cli_fatal(2, "too many --config options");
 					*eq = '\0';
 					extra_name[nextra] = optarg;
 					extra_value[nextra++] = eq + 1;
@@ -849,17 +836,7 @@ main(int argc, char **argv)
 				timeout_s = vt_parse_int("--timeout", optarg, 1, 3600);
 				break;
 			case 'X':
-				{
-					char	   *eq = strchr(optarg, '=');
-
-					if (eq == NULL)
-						vt_fatal(2, "invalid -X \"%s\": expected key=value", optarg);
-					*eq = '\0';
-					if (rd_kafka_conf_set(conf, optarg, eq + 1, errstr,
-										  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-						vt_fatal(2, "invalid -X %s: %s", optarg, errstr);
-					*eq = '=';
-				}
+				cli_conf_kv(conf, optarg);
 				break;
 			case 'v':
 				vt_verbose = 1;
@@ -873,25 +850,25 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		vt_fatal(2, "unexpected argument \"%s\"", argv[optind]);
+		cli_fatal(2, "unexpected argument \"%s\"", argv[optind]);
 	if (brokers == NULL)
-		vt_fatal(2, "--brokers is required");
+		cli_fatal(2, "--brokers is required");
 	if (check + delete + wait_only > 1)
-		vt_fatal(2, "--check, --delete and --wait-only exclude each other");
+		cli_fatal(2, "--check, --delete and --wait-only exclude each other");
 	for (i = 0; i < VT_NTOPICS; i++)
 		for (int j = 0; j < i; j++)
 			if (strcmp(vt_topics[i].name, vt_topics[j].name) == 0)
-				vt_fatal(2, "the %s and %s topics have the same name \"%s\"",
+				cli_fatal(2, "the %s and %s topics have the same name \"%s\"",
 						 vt_topics[j].role, vt_topics[i].role, vt_topics[i].name);
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
 						  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-		vt_fatal(2, "bootstrap.servers: %s", errstr);
+		cli_fatal(2, "bootstrap.servers: %s", errstr);
 	rd_kafka_conf_set_log_cb(conf, vt_log_cb);
 	rd_kafka_conf_set_error_cb(conf, vt_error_cb);
 
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
-		vt_fatal(2, "%s", errstr);
+		cli_fatal(2, "%s", errstr);
 	conf = NULL;				/* owned by rk */
 
 	memset(&sa, 0, sizeof(sa));
@@ -924,12 +901,12 @@ main(int argc, char **argv)
 	if (rf == 0)
 		rf = nbrokers >= 2 ? 2 : 1;
 	else if (rf > nbrokers && !check)
-		vt_fatal(1, "replication factor %d needs %d brokers; the cluster at %s has %d",
+		cli_fatal(1, "replication factor %d needs %d brokers; the cluster at %s has %d",
 				 rf, rf, brokers, nbrokers);
 	if (min_isr > rf)
 	{
 		if (min_isr_given)
-			vt_fatal(2, "--min-insync-replicas %d is above the replication factor %d",
+			cli_fatal(2, "--min-insync-replicas %d is above the replication factor %d",
 					 min_isr, rf);
 		min_isr = rf;
 	}

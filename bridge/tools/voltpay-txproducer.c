@@ -60,6 +60,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "lib/cli.h"
+
 #define TX_TIMEOUT_MS	60000
 
 /* One source message and what became of it. */
@@ -91,23 +93,6 @@ tx_stop(int sig)
 {
 	(void) sig;
 	run = 0;
-}
-
-/*
- * tx_fatal
- *	  Prints a one-line error and exits with status code.
- */
-static void
-tx_fatal(int code, const char *fmt,...)
-{
-	va_list		ap;
-
-	fprintf(stderr, "voltpay-txproducer: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
 }
 
 /*-------------------------------------------------------------------------
@@ -327,11 +312,11 @@ tx_decode_string(const TxMember *m, size_t *len, long lineno)
 	if (m->val_len == 4 && memcmp(p, "null", 4) == 0)
 		return NULL;
 	if (*p != '"' || *end != '"')
-		tx_fatal(1, "source line %ld: \"%.*s\" is not a string", lineno,
+		cli_fatal(1, "source line %ld: \"%.*s\" is not a string", lineno,
 				 (int) m->name_len, m->name);
 	out = malloc(m->val_len + 1);
 	if (out == NULL)
-		tx_fatal(1, "out of memory");
+		cli_fatal(1, "out of memory");
 	for (p++; p < end; p++)
 	{
 		uint32_t	cp;
@@ -361,7 +346,7 @@ tx_decode_string(const TxMember *m, size_t *len, long lineno)
 				break;
 			case 'u':
 				if (end - p < 5 || !tx_hex4(p + 1, &cp))
-					tx_fatal(1, "source line %ld: bad \\u escape", lineno);
+					cli_fatal(1, "source line %ld: bad \\u escape", lineno);
 				p += 4;
 				if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 7 && p[1] == '\\' && p[2] == 'u')
 				{
@@ -403,7 +388,7 @@ tx_decode_base64(const TxMember *m, size_t *len, long lineno)
 		return NULL;
 	out = malloc(slen + 1);
 	if (out == NULL)
-		tx_fatal(1, "out of memory");
+		cli_fatal(1, "out of memory");
 	for (size_t i = 0; i < slen; i++)
 	{
 		char		c = s[i];
@@ -422,7 +407,7 @@ tx_decode_base64(const TxMember *m, size_t *len, long lineno)
 		else if (c == '=')
 			break;
 		else
-			tx_fatal(1, "source line %ld: bad base64", lineno);
+			cli_fatal(1, "source line %ld: bad base64", lineno);
 		acc = (acc << 6) | (uint32_t) v;
 		bits += 6;
 		if (bits >= 8)
@@ -470,7 +455,7 @@ tx_load(const char *path, int k, int n, long *count)
 	TxMsg	   *msgs = NULL;
 
 	if (fp == NULL)
-		tx_fatal(1, "could not open \"%s\": %s", path, strerror(errno));
+		cli_fatal(1, "could not open \"%s\": %s", path, strerror(errno));
 	while ((len = getline(&line, &cap, fp)) > 0)
 	{
 		TxMember	m[TX_MAX_MEMBERS];
@@ -489,7 +474,7 @@ tx_load(const char *path, int k, int n, long *count)
 			continue;
 		nm = tx_parse_object(line, m, TX_MAX_MEMBERS);
 		if (nm < 0)
-			tx_fatal(1, "%s:%ld: not a flat JSON object", path, lineno);
+			cli_fatal(1, "%s:%ld: not a flat JSON object", path, lineno);
 		km = tx_member(m, nm, "key");
 		key = km ? tx_decode_string(km, &key_len, lineno) : NULL;
 		if (key != NULL && key_len == 0)
@@ -507,7 +492,7 @@ tx_load(const char *path, int k, int n, long *count)
 			alloc = alloc ? alloc * 2 : 1024;
 			msgs = realloc(msgs, sizeof(TxMsg) * (size_t) alloc);
 			if (msgs == NULL)
-				tx_fatal(1, "out of memory");
+				cli_fatal(1, "out of memory");
 		}
 		t = &msgs[nmsg++];
 		memset(t, 0, sizeof(*t));
@@ -524,14 +509,14 @@ tx_load(const char *path, int k, int n, long *count)
 		else if ((pm = tx_member(m, nm, "payload_b64")) != NULL)
 			t->value = tx_decode_base64(pm, &t->value_len, lineno);
 		else
-			tx_fatal(1, "%s:%ld: no payload (run the loadgen with --manifest-payloads)",
+			cli_fatal(1, "%s:%ld: no payload (run the loadgen with --manifest-payloads)",
 					 path, lineno);
 		if (t->value == NULL && (sm == NULL || sm->val_len != 4))
 			t->value = strdup("");
 	}
 	free(line);
 	if (ferror(fp))
-		tx_fatal(1, "could not read \"%s\": %s", path, strerror(errno));
+		cli_fatal(1, "could not read \"%s\": %s", path, strerror(errno));
 	fclose(fp);
 	*count = nmsg;
 	return msgs;
@@ -609,7 +594,7 @@ tx_check(rd_kafka_error_t *error, const char *what)
 	if (error == NULL)
 		return 0;
 	if (rd_kafka_error_is_fatal(error))
-		tx_fatal(1, "%s: fatal: %s", what, rd_kafka_error_string(error));
+		cli_fatal(1, "%s: fatal: %s", what, rd_kafka_error_string(error));
 	fprintf(stderr, "voltpay-txproducer: %s: %s\n", what, rd_kafka_error_string(error));
 	r = rd_kafka_error_txn_requires_abort(error) ? 1 :
 		rd_kafka_error_is_retriable(error) ? 2 : 1;
@@ -761,6 +746,8 @@ main(int argc, char **argv)
 	int			c;
 	int			status = 0;
 
+	cli_progname = "voltpay-txproducer";
+
 	tx_rng = 1;
 	conf = rd_kafka_conf_new();
 	while ((c = getopt_long(argc, argv, "b:t:X:h", longopts, NULL)) != -1)
@@ -781,7 +768,7 @@ main(int argc, char **argv)
 			case OPT_SLICE:
 				if (sscanf(optarg, "%d/%d", &slice_k, &slice_n) != 2 ||
 					slice_n < 1 || slice_k < 0 || slice_k >= slice_n)
-					tx_fatal(2, "invalid --slice \"%s\": expected K/N with 0 <= K < N", optarg);
+					cli_fatal(2, "invalid --slice \"%s\": expected K/N with 0 <= K < N", optarg);
 				break;
 			case OPT_TXID:
 				tx_id = optarg;
@@ -795,22 +782,22 @@ main(int argc, char **argv)
 			case OPT_TXN_SIZE:
 				txn_size = strtol(optarg, &end, 10);
 				if (*end || txn_size < 1 || txn_size > 100000)
-					tx_fatal(2, "invalid --txn-size \"%s\"", optarg);
+					cli_fatal(2, "invalid --txn-size \"%s\"", optarg);
 				break;
 			case OPT_ABORT_FRACTION:
 				abort_frac = strtod(optarg, &end);
 				if (*end || abort_frac < 0 || abort_frac > 1)
-					tx_fatal(2, "invalid --abort-fraction \"%s\": expected 0 to 1", optarg);
+					cli_fatal(2, "invalid --abort-fraction \"%s\": expected 0 to 1", optarg);
 				break;
 			case OPT_RATE:
 				rate = strtod(optarg, &end);
 				if (*end || rate < 0)
-					tx_fatal(2, "invalid --rate \"%s\"", optarg);
+					cli_fatal(2, "invalid --rate \"%s\"", optarg);
 				break;
 			case OPT_SEED:
 				tx_rng = strtoull(optarg, &end, 10);
 				if (*end)
-					tx_fatal(2, "invalid --seed \"%s\"", optarg);
+					cli_fatal(2, "invalid --seed \"%s\"", optarg);
 				break;
 			case OPT_LEAVE_OPEN:
 				leave_open = 1;
@@ -819,17 +806,7 @@ main(int argc, char **argv)
 				plain = 1;
 				break;
 			case 'X':
-				{
-					char	   *eq = strchr(optarg, '=');
-
-					if (eq == NULL)
-						tx_fatal(2, "invalid -X \"%s\": expected key=value", optarg);
-					*eq = '\0';
-					if (rd_kafka_conf_set(conf, optarg, eq + 1, errstr,
-										  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-						tx_fatal(2, "invalid -X %s: %s", optarg, errstr);
-					*eq = '=';
-				}
+				cli_conf_kv(conf, optarg);
 				break;
 			case 'h':
 				tx_usage(stdout);
@@ -840,13 +817,13 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		tx_fatal(2, "unexpected argument \"%s\"", argv[optind]);
+		cli_fatal(2, "unexpected argument \"%s\"", argv[optind]);
 	if (brokers == NULL || source == NULL || manifest_path == NULL)
-		tx_fatal(2, "--brokers, --source and --manifest are required");
+		cli_fatal(2, "--brokers, --source and --manifest are required");
 	if (!plain && (tx_id == NULL || aborted_path == NULL))
-		tx_fatal(2, "--transactional-id and --aborted are required (or --plain)");
+		cli_fatal(2, "--transactional-id and --aborted are required (or --plain)");
 	if (plain && leave_open)
-		tx_fatal(2, "--leave-open needs transactions");
+		cli_fatal(2, "--leave-open needs transactions");
 
 	{
 		const char *props[][2] = {
@@ -863,7 +840,7 @@ main(int argc, char **argv)
 				continue;
 			if (rd_kafka_conf_set(conf, props[k][0], props[k][1], errstr,
 								  sizeof(errstr)) != RD_KAFKA_CONF_OK)
-				tx_fatal(2, "%s: %s", props[k][0], errstr);
+				cli_fatal(2, "%s: %s", props[k][0], errstr);
 		}
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, tx_dr_cb);
@@ -871,17 +848,17 @@ main(int argc, char **argv)
 	msgs = tx_load(source, slice_k, slice_n, &nmsg);
 	manifest = fopen(manifest_path, "w");
 	if (manifest == NULL)
-		tx_fatal(1, "could not open \"%s\": %s", manifest_path, strerror(errno));
+		cli_fatal(1, "could not open \"%s\": %s", manifest_path, strerror(errno));
 	if (aborted_path != NULL)
 	{
 		aborted = fopen(aborted_path, "w");
 		if (aborted == NULL)
-			tx_fatal(1, "could not open \"%s\": %s", aborted_path, strerror(errno));
+			cli_fatal(1, "could not open \"%s\": %s", aborted_path, strerror(errno));
 	}
 
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
-		tx_fatal(2, "%s", errstr);
+		cli_fatal(2, "%s", errstr);
 	conf = NULL;				/* owned by rk */
 
 	memset(&sa, 0, sizeof(sa));
@@ -932,7 +909,7 @@ main(int argc, char **argv)
 		if (r == 0)
 			break;
 		if (r != 2 || tries == 3 || !run)
-			tx_fatal(1, "could not initialise transactions");
+			cli_fatal(1, "could not initialise transactions");
 	}
 	open_start = !leave_open ? nmsg : nmsg > txn_size ? nmsg - txn_size : 0;
 
@@ -967,7 +944,7 @@ main(int argc, char **argv)
 		}
 
 		if (tx_check(rd_kafka_begin_transaction(rk), "begin_transaction"))
-			tx_fatal(1, "could not begin transaction %ld", txn);
+			cli_fatal(1, "could not begin transaction %ld", txn);
 		for (long i = first; i < last; i++)
 			tx_produce(rk, topic, &msgs[i]);
 		next = last;
@@ -1022,7 +999,7 @@ main(int argc, char **argv)
 				break;
 		}
 		if (r != 0)
-			tx_fatal(1, "could not abort transaction %ld", txn);
+			cli_fatal(1, "could not abort transaction %ld", txn);
 		for (long i = first; i < last; i++)
 			if (msgs[i].reported && msgs[i].err == 0)
 			{
@@ -1036,7 +1013,7 @@ done:
 	if (!run)
 		status = 1;
 	if (fclose(manifest) != 0 || (aborted != NULL && fclose(aborted) != 0))
-		tx_fatal(1, "could not write a manifest: %s", strerror(errno));
+		cli_fatal(1, "could not write a manifest: %s", strerror(errno));
 	rd_kafka_destroy(rk);
 	fprintf(stderr, "voltpay-txproducer: %ld transactions (%ld committed, %ld aborted%s), "
 			"%ld messages committed, %ld aborted, %ld delivery failures%s\n",

@@ -10,6 +10,7 @@
 #   vb_bridge_wait_ready ID   until /readyz answers 200
 #   vb_bridge_wait_assigned ID  until it owns input partitions
 #   vb_bridge_metric ID NAME  a value from /metrics
+#   vb_bridge_metric_sum ID NAME  its sum over the labels
 #   vb_bridge_signal ID SIG   kill -SIG, no wait
 #   vb_bridge_wait ID [secs]  wait for exit; sets VB_RC
 #   vb_loadgen [args]         voltpay-loadgen with a new manifest file
@@ -17,6 +18,13 @@
 #                             the outbox is empty
 #   vb_check [checker args]   dump database and topics, run checker.py
 #   vb_scenario_end           stop everything this scenario started
+#   vb_failure_details DIR    what a failed scenario left: reasons, checker
+#                             lines, the last warnings of each bridge
+#
+# and, for scenarios (which return non-zero after `fail REASON`): fail,
+# stop_bridge ID [secs] (SIGTERM, expects exit 0), alive ID, rand_sleep LO HI
+# (milliseconds), finish_load SECS, two_bridges_failover.  A suite defines
+# its own start_bridge and check.
 #
 # Every process started here is recorded in VB_PIDS and stopped by PID.
 
@@ -158,6 +166,12 @@ vb_bridge_metric() {
 		awk -v n="$2" '$1 == n { print $2; exit }'
 }
 
+# vb_bridge_metric_sum ID NAME: the sum of a metric over its labels.
+vb_bridge_metric_sum() {
+	curl -fsS --max-time 2 "http://127.0.0.1:${VB_BRIDGE_PORT[$1]}/metrics" 2>/dev/null |
+		awk -v n="$2" 'index($1, n "{") == 1 { s += $2 } END { printf "%d\n", s }'
+}
+
 # vb_bridge_wait_assigned ID [timeout]: until the bridge owns at least one
 # input partition (voltpay_bridge_assigned_partitions > 0).
 vb_bridge_wait_assigned() {
@@ -293,4 +307,74 @@ vb_check() {
 		--outbox-pending "$(cat "$VB_DIR/outbox_pending.txt")" \
 		--read "$VB_DIR/read.jsonl" --email "$VB_DIR/email.jsonl" --dlq "$VB_DIR/dlq.jsonl" \
 		--input-topic "$VB_IN_TOPIC" "$@" >"$VB_DIR/checker.out" 2>&1
+}
+
+# ---------------------------------------------------------------------------
+# Scenario helpers shared by the bridge and kafka suites.
+# ---------------------------------------------------------------------------
+
+# fail REASON: recorded in fail.txt and the scenario log; returns 1.
+fail() {
+	echo "$*" >>"$VB_DIR/fail.txt"
+	vb_log "FAIL: $*"
+	return 1
+}
+
+# stop_bridge ID [timeout]: SIGTERM, expect exit status 0.
+stop_bridge() {
+	vb_bridge_signal "$1" TERM
+	vb_bridge_wait "$1" "${2:-40}"
+	[ "$VB_RC" = 0 ] || fail "bridge $1 exited with $VB_RC after SIGTERM (expected 0)"
+}
+
+# alive ID: the bridge is still running.
+alive() {
+	kill -0 "${VB_BRIDGE_PID[$1]}" 2>/dev/null || fail "bridge $1 died (status: see bridge-$1.log)"
+}
+
+# rand_sleep LO HI: a random number of milliseconds.
+rand_sleep() {
+	local ms=$(($1 + RANDOM % ($2 - $1 + 1)))
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+}
+
+# vb_failure_details DIR: the rest of fail.txt, the checker's failures and
+# examples, and the last warnings and errors of each bridge, indented.
+vb_failure_details() {
+	local dir=$1 f
+	sed 's/^/    /' "$dir/fail.txt" 2>/dev/null | tail -n +2
+	[ -f "$dir/checker.out" ] && grep -E '^  e\.g\.|FAILED' "$dir/checker.out" | head -n 15 | sed 's/^/    /'
+	for f in "$dir"/bridge-*.log; do
+		[ -f "$f" ] || continue
+		echo "    --- last errors in $(basename "$f")"
+		grep -E '"level":"(error|warn|warning|fatal)"|^[^{=]' "$f" | tail -n 5 | cut -c1-300 | sed 's/^/    /'
+	done
+}
+
+# finish_load SECS: the background load generator succeeded, the bridge
+# caught up within SECS and is still running.
+finish_load() {
+	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
+	vb_wait_caught_up "$1" || fail "bridge did not catch up" || return 1
+	alive 1
+}
+
+# two_bridges_failover: bridge 1 runs and a load generator is in the
+# background; bridge 2 joins the group, and once both own partitions it is
+# SIGKILLed (VB_KILLED_OWNED: how many it owned); bridge 1 must take every
+# partition over and catch up.
+two_bridges_failover() {
+	local n
+	start_bridge 2 || return 1
+	vb_bridge_wait_assigned 2 40 || fail "bridge 2 never got partitions" || return 1
+	vb_bridge_wait_assigned 1 40 || fail "bridge 1 lost every partition" || return 1
+	vb_log "assigned: bridge 1 $(vb_bridge_metric 1 voltpay_bridge_assigned_partitions), bridge 2 $(vb_bridge_metric 2 voltpay_bridge_assigned_partitions)"
+	rand_sleep 500 2000
+	VB_KILLED_OWNED=$(vb_bridge_metric 2 voltpay_bridge_assigned_partitions)
+	vb_bridge_signal 2 KILL
+	vb_bridge_wait 2 10
+	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 120 || fail "surviving bridge did not catch up" || return 1
+	n=$(vb_bridge_metric 1 voltpay_bridge_assigned_partitions)
+	[ "$n" = "$VB_PARTITIONS" ] || fail "surviving bridge owns $n partitions, not $VB_PARTITIONS"
 }

@@ -46,12 +46,6 @@ RANDOM=$VK_SEED
 # exit stops every process it started (the brokers belong to the suite).
 # ---------------------------------------------------------------------------
 
-fail() {
-	echo "$*" >>"$VB_DIR/fail.txt"
-	vb_log "FAIL: $*"
-	return 1
-}
-
 # note TEXT: shown on the scenario's "ok" line (what the fault was).
 note() {
 	echo "$*" >>"$VB_DIR/note.txt"
@@ -104,23 +98,6 @@ start_bridge() {
 		--dead-letter-topic "$VB_DLQ_TOPIC" "$@"
 	vb_bridge_wait_ready "$id" "${VB_READY_TIMEOUT:-60}" 2>>"$VB_DIR/scenario.log" ||
 		fail "bridge $id did not become ready"
-}
-
-# stop_bridge ID [timeout]: SIGTERM, expect exit status 0.
-stop_bridge() {
-	vb_bridge_signal "$1" TERM
-	vb_bridge_wait "$1" "${2:-40}"
-	[ "$VB_RC" = 0 ] || fail "bridge $1 exited with $VB_RC after SIGTERM (expected 0)"
-}
-
-alive() {
-	kill -0 "${VB_BRIDGE_PID[$1]}" 2>/dev/null || fail "bridge $1 died (status: see bridge-$1.log)"
-}
-
-# rand_sleep LO HI: a random number of milliseconds.
-rand_sleep() {
-	local ms=$(($1 + RANDOM % ($2 - $1 + 1)))
-	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 }
 
 # expect_topics WANT_RC PATTERN ARGS...: voltpay-topics exits WANT_RC and
@@ -212,8 +189,7 @@ scenario_sigkill() {
 		start_bridge 1 || return 1
 	done
 	note "$kills SIGKILLs"
-	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
-	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
+	finish_load 120 || return 1
 	stop_bridge 1 || return 1
 	check
 }
@@ -234,9 +210,7 @@ scenario_pg_restart() {
 	vp_as_pg "$VP_PGBIN/pg_ctl" -D "$VP_PGDATA" -l "$VP_PGDIR/server.log" -w -t 60 start >/dev/null ||
 		fail "PostgreSQL did not start again" || return 1
 	note "PostgreSQL crashed twice"
-	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
-	vb_wait_caught_up 120 || fail "bridge did not catch up" || return 1
-	alive 1 || return 1
+	finish_load 120 || return 1
 	stop_bridge 1 || return 1
 	check
 }
@@ -350,9 +324,7 @@ scenario_broker_failure() {
 	alive 1 || return 1
 	vk_broker_restart "$victim" 90 2>>"$VB_DIR/scenario.log" || fail "node $victim did not come back" || return 1
 	vb_log "kafka: node $victim back"
-	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
-	vb_wait_caught_up 180 || fail "bridge did not catch up" || return 1
-	alive 1 || return 1
+	finish_load 180 || return 1
 	stop_bridge 1 || return 1
 	check
 }
@@ -360,23 +332,12 @@ scenario_broker_failure() {
 # Two bridges in one group; once both own partitions, one is SIGKILLed and
 # the survivor takes every partition over and finishes.
 scenario_two_bridges() {
-	local n
 	use_topics || return 1
 	start_bridge 1 || return 1
 	vb_loadgen_bg --count 10000 --rate 800 --accounts 2000 --duplicate-fraction 0.03 \
 		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VK_SEED"
-	start_bridge 2 || return 1
-	vb_bridge_wait_assigned 2 40 || fail "bridge 2 never got partitions" || return 1
-	vb_bridge_wait_assigned 1 40 || fail "bridge 1 lost every partition" || return 1
-	vb_log "assigned: bridge 1 $(vb_bridge_metric 1 voltpay_bridge_assigned_partitions), bridge 2 $(vb_bridge_metric 2 voltpay_bridge_assigned_partitions)"
-	rand_sleep 500 2000
-	note "bridge 2 SIGKILLed owning $(vb_bridge_metric 2 voltpay_bridge_assigned_partitions) partitions"
-	vb_bridge_signal 2 KILL
-	vb_bridge_wait 2 10
-	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
-	vb_wait_caught_up 120 || fail "surviving bridge did not catch up" || return 1
-	n=$(vb_bridge_metric 1 voltpay_bridge_assigned_partitions)
-	[ "$n" = 100 ] || fail "surviving bridge owns $n partitions, not 100" || return 1
+	two_bridges_failover || return 1
+	note "bridge 2 SIGKILLed owning $VB_KILLED_OWNED partitions"
 	stop_bridge 1 || return 1
 	check
 }
@@ -409,13 +370,7 @@ run_scenario() {
 		failed=$((failed + 1))
 		keep_brokers=1
 		{
-			sed 's/^/    /' "$dir/fail.txt" 2>/dev/null | tail -n +2
-			[ -f "$dir/checker.out" ] && grep -E '^  e\.g\.|FAILED' "$dir/checker.out" | head -n 15 | sed 's/^/    /'
-			for f in "$dir"/bridge-*.log; do
-				[ -f "$f" ] || continue
-				echo "    --- last errors in $(basename "$f")"
-				grep -E '"level":"(error|warning|fatal)"|^[^{]' "$f" | tail -n 5 | cut -c1-300 | sed 's/^/    /'
-			done
+			vb_failure_details "$dir"
 			echo "    (logs: $dir; brokers: $VK_DIR)"
 		}
 	fi
