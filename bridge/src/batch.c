@@ -50,6 +50,8 @@ typedef struct BatchCtx
  */
 #define BATCH_PIPELINE		4
 
+static void batch_update_lag(void);
+
 /* When the last transaction committed (or the pipeline was sent). */
 static int64_t batch_clock_us;
 
@@ -181,6 +183,12 @@ batch_retry_wait(int *attempt, const VbDbError *err, const char *what)
 
 		vb_consumer_keepalive(left > 100 ? 100 : (int) (left < 0 ? 0 : left));
 		vb_producer_poll();
+		if (vb_now_ms() >= batch_next_lag_ms)
+		{
+			/* The lag keeps growing while the database is away: show it. */
+			batch_update_lag();
+			batch_next_lag_ms = vb_now_ms() + 1000;
+		}
 	}
 	if (vb_past_deadline())
 	{
@@ -670,14 +678,46 @@ batch_publish_drain(void)
 }
 
 /*
+ * batch_end_offsets
+ *	  While consumption is paused no fetch response refreshes librdkafka's
+ *	  cached high watermarks: ask the brokers for the end offsets of the
+ *	  partitions in l (ListOffsets, at most every 2 s, 500 ms at most).
+ *	  Returns a list with the end offsets, or NULL (then the cache serves).
+ */
+static rd_kafka_topic_partition_list_t *
+batch_end_offsets(const rd_kafka_topic_partition_list_t *l)
+{
+	static int64_t next_ms;
+	rd_kafka_topic_partition_list_t *q;
+	rd_kafka_resp_err_t err;
+
+	if (!cons_paused() || l->cnt == 0 || vb_now_ms() < next_ms)
+		return NULL;
+	next_ms = vb_now_ms() + 2000;
+	q = rd_kafka_topic_partition_list_copy(l);
+	for (int i = 0; i < q->cnt; i++)
+		q->elems[i].offset = RD_KAFKA_OFFSET_END;	/* "latest" */
+	err = rd_kafka_offsets_for_times(cons_rk, q, 500);
+	if (err)
+	{
+		vb_debug("end offsets while paused: %s", rd_kafka_err2str(err));
+		rd_kafka_topic_partition_list_destroy(q);
+		return NULL;
+	}
+	return q;
+}
+
+/*
  * batch_update_lag
- *	  Per assigned partition: cached high watermark minus the next offset
- *	  to apply (or the consumer position while that is unknown).
+ *	  Per assigned partition: the high watermark (cached from fetches, or
+ *	  asked for while paused) minus the next offset to apply (or the
+ *	  consumer position while that is unknown).
  */
 static void
 batch_update_lag(void)
 {
 	rd_kafka_topic_partition_list_t *l = cons_assigned_list();
+	rd_kafka_topic_partition_list_t *ends = batch_end_offsets(l);
 	int32_t    *parts = malloc(sizeof(int32_t) * (size_t) (l->cnt + 1));
 	int64_t    *lags = malloc(sizeof(int64_t) * (size_t) (l->cnt + 1));
 	int			n = 0;
@@ -692,8 +732,13 @@ batch_update_lag(void)
 		ConsPart   *p = cons_part(l->elems[i].partition);
 
 		if (rd_kafka_get_watermark_offsets(cons_rk, vb_conf.input_topic,
-										   l->elems[i].partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-			hi < 0)
+										   l->elems[i].partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			lo = hi = -1;
+		if (ends && !ends->elems[i].err && ends->elems[i].offset > p->known_end)
+			p->known_end = ends->elems[i].offset;
+		if (p->known_end > hi)
+			hi = p->known_end;
+		if (hi < 0)
 			continue;
 		if (p->applied_next > hi && !p->warned_beyond)
 		{
@@ -717,6 +762,8 @@ batch_update_lag(void)
 	vb_metric_set_lag(parts, lags, n);
 	free(parts);
 	free(lags);
+	if (ends)
+		rd_kafka_topic_partition_list_destroy(ends);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 

@@ -71,6 +71,7 @@ cons_part(int32_t p)
 			cons_parts[i].touched = false;
 			cons_parts[i].applied_next = -1;
 			cons_parts[i].warned_beyond = false;
+			cons_parts[i].known_end = -1;
 		}
 		cons_nparts = n;
 	}
@@ -183,6 +184,16 @@ cons_batch_push(ConsBatch *b, rd_kafka_message_t *rkm)
 	b->m[b->n].revoked = false;
 	b->n++;
 	b->bytes += rkm->len + rkm->key_len;
+}
+
+/*
+ * cons_paused
+ *	  Whether consumption is paused (for any reason).
+ */
+bool
+cons_paused(void)
+{
+	return cons_pause_mask != 0;
 }
 
 /*
@@ -349,6 +360,7 @@ cons_set_positions(rd_kafka_topic_partition_list_t *parts)
 		p->applied_next = tp->offset >= 0 ? tp->offset : -1;
 		p->touched = false;
 		p->warned_beyond = false;
+		p->known_end = -1;
 	}
 	vb_info("positions of %d of %d assigned partitions from the database, the others from Kafka",
 			known, parts->cnt);

@@ -36,6 +36,7 @@ typedef struct ConsBatch
 #define CONS_AHEAD_BYTES	(64 * 1024 * 1024)
 
 extern bool cons_next_full(void);
+extern bool cons_paused(void);
 
 typedef struct ConsPart
 {
@@ -43,6 +44,7 @@ typedef struct ConsPart
 	bool		touched;		/* applied since the last offset commit */
 	int64_t		applied_next;	/* next offset to apply; -1: unknown */
 	bool		warned_beyond;	/* "position beyond the log end" logged */
+	int64_t		known_end;		/* end offset last asked for while paused */
 } ConsPart;
 
 extern rd_kafka_t *cons_rk;
