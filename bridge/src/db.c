@@ -387,7 +387,8 @@ vb_db_connect(VbDbError *err)
 
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
-			db_fail(res, "preparing statements (is the voltpay extension installed?)", err);
+			db_fail(res, "preparing statements (is the voltpay extension installed, "
+					"version 0.2.0 or later? ALTER EXTENSION voltpay UPDATE)", err);
 			return false;
 		}
 		PQclear(res);

@@ -184,6 +184,15 @@ scenario_bad_config() {
 		-X consumer.isolation.level=read_uncommitted || ok=1
 	expect_exit nonzero unreachable_db -b 127.0.0.1:9 --http-port 0 \
 		--db "host=127.0.0.1 port=$port user=bridge dbname=$VB_DBNAME connect_timeout=2" || ok=1
+	# A database still at extension 0.1.0 (no apply_payment_batch_events):
+	# refused at start, naming the version it needs.
+	vb_psql -c "CREATE DATABASE ${VB_DBNAME}_old" &&
+		vb_psql -d "${VB_DBNAME}_old" -c "CREATE EXTENSION voltpay VERSION '0.1.0'" ||
+		{ fail "could not create a database at extension 0.1.0"; return 1; }
+	expect_exit 2 old_extension -b 127.0.0.1:9 --http-port 0 \
+		--db "host=$PGHOST port=$PGPORT user=bridge dbname=${VB_DBNAME}_old connect_timeout=5" || ok=1
+	grep -q "version 0.2.0 or later" "$VB_DIR/old_extension.err" ||
+		{ fail "old_extension: the error does not name the version needed"; ok=1; }
 	return $ok
 }
 
