@@ -168,13 +168,12 @@ out_hash(const char *s)
 
 /*
  * out_map_find
- *	  The slot of message_id in map m: its entry, or the empty slot where
- *	  it would go.
+ *	  The slot of message_id (whose out_hash() is h) in map m: its entry,
+ *	  or the empty slot where it would go.
  */
 static OutMapEntry *
-out_map_find(OutMapEntry *m, const char *message_id)
+out_map_find(OutMapEntry *m, const char *message_id, uint32_t h)
 {
-	uint32_t	h = out_hash(message_id);
 	uint32_t	i;
 
 	for (i = h & (OUT_MAP_SIZE - 1); m[i].id[0]; i = (i + 1) & (OUT_MAP_SIZE - 1))
@@ -192,6 +191,7 @@ void
 vb_outbox_note_message(const char *message_id, int64_t ts_ms)
 {
 	OutMapEntry *e;
+	uint32_t	h;
 
 	if (ts_ms < 0 || strlen(message_id) != 36)
 		return;
@@ -209,11 +209,12 @@ vb_outbox_note_message(const char *message_id, int64_t ts_ms)
 		out_map[0] = older;
 		out_map_count = 0;
 	}
-	e = out_map_find(out_map[0], message_id);
+	h = out_hash(message_id);
+	e = out_map_find(out_map[0], message_id, h);
 	if (e->id[0])
 		return;
 	memcpy(e->id, message_id, 37);
-	e->hash = out_hash(message_id);
+	e->hash = h;
 	e->ts_ms = ts_ms;
 	out_map_count++;
 }
@@ -225,11 +226,14 @@ vb_outbox_note_message(const char *message_id, int64_t ts_ms)
 static int64_t
 out_map_get(const char *message_id)
 {
+	uint32_t	h;
+
 	if (!out_map[0] || !message_id)
 		return -1;
+	h = out_hash(message_id);
 	for (int g = 0; g < 2; g++)
 	{
-		OutMapEntry *e = out_map_find(out_map[g], message_id);
+		OutMapEntry *e = out_map_find(out_map[g], message_id, h);
 
 		if (e->id[0])
 			return e->ts_ms;
