@@ -1,23 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * consumer.c
- *	  The consumer side of the bridge: group membership, rebalances,
- *	  batching, applying batches with retries and poison isolation, and
- *	  the main loop with its drain.
+ *	  Layer 2: the consumer side of the bridge: group membership,
+ *	  rebalances, the messages polled (`next`) and in hand (`cur`),
+ *	  pausing, positions, offset commits and lag.
  *
- * Two batches exist: `next` fills from the consumer; `cur` is the one
- * being applied.  Anything that polls the consumer (filling, retry waits,
- * waits for delivery reports) appends messages to `next`, so no polled
- * message is ever dropped, and the rebalance callback can see both: it
- * drops revoked partitions' messages from `next` and marks those of `cur`
- * revoked, so a batch is never applied for partitions the bridge no longer
- * owns (the callback only runs inside a poll, never inside a transaction).
+ * Anything that polls the consumer (filling, retry waits, waits for
+ * delivery reports) appends messages to `next`, so no polled message is
+ * ever dropped, and the rebalance callback can see both lists: it drops
+ * revoked partitions' messages from `next` and marks those of `cur`
+ * revoked, so a batch is never applied for partitions the bridge no
+ * longer owns (the callback only runs inside a poll, never inside a
+ * transaction).
  *
- * Positions: the database is the source of truth.  On assignment each
- * partition is assigned at the next offset partition_positions() recorded;
- * Kafka's committed offset (or auto.offset.reset=earliest) only for
- * partitions the database has never seen.  Offsets are also committed to
- * Kafka after each batch, for lag tools.
+ * Positions: the database is the source of truth.  On assignment the
+ * positions hook gives each partition the next offset the database
+ * recorded; Kafka's committed offset (or auto.offset.reset=earliest)
+ * serves only partitions the database has never seen.  Offsets are also
+ * committed to Kafka, at most once a second, for lag tools.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,80 +26,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge.h"
 #include "consumer_int.h"
-
-rd_kafka_t *cons_rk;
-ConsBatch	cons_cur;
-ConsBatch	cons_next;
-static ConsPart *cons_parts;
-static int	cons_nparts;
-static unsigned cons_pause_mask;
-static bool cons_joined;
-uint64_t	cons_consumed;
-
-/* Publishing schedule (batch.c reads and writes it too). */
-bool		cons_publish_due;
+#include "lifecycle.h"
+#include "log.h"
+#include "metrics.h"
 
 /*
- * Set when an offset commit is answered "rebalance in progress" or a
- * revocation begins, cleared when the rebalance ends (see
- * cons_rebalance_hold): batch.c holds commits meanwhile, because
- * librdkafka 2.0 treats a commit answered ILLEGAL_GENERATION (sent just as
- * the generation moves) as a lost assignment (librdkafka issue #4059).
- */
-int64_t		cons_rebalancing_since;
-bool		cons_commit_all;
-
-/*
- * cons_part
- *	  The partition table entry of partition p, growing the table.
+ * vb_cons_part
+ *	  The table entry of partition p, growing the table.
  */
 ConsPart *
-cons_part(int32_t p)
+vb_cons_part(VbConsumer *c, int32_t p)
 {
 	if (p < 0)
 		return NULL;
-	if (p >= cons_nparts)
+	if (p >= c->nparts)
 	{
 		int			n = p + 64;
 
-		cons_parts = realloc(cons_parts, sizeof(ConsPart) * n);
-		for (int i = cons_nparts; i < n; i++)
+		c->parts = vb_xrealloc(c->parts, sizeof(ConsPart) * (size_t) n);
+		for (int i = c->nparts; i < n; i++)
 		{
-			cons_parts[i].assigned = false;
-			cons_parts[i].touched = false;
-			cons_parts[i].applied_next = -1;
-			cons_parts[i].warned_beyond = false;
-			cons_parts[i].known_end = -1;
+			c->parts[i].assigned = false;
+			c->parts[i].touched = false;
+			c->parts[i].applied_next = -1;
+			c->parts[i].warned_beyond = false;
+			c->parts[i].known_end = -1;
 		}
-		cons_nparts = n;
+		c->nparts = n;
 	}
-	return &cons_parts[p];
+	return &c->parts[p];
 }
 
-/*
- * cons_part_peek
- *	  The entry of partition p, NULL past the end of the table.
- */
-ConsPart *
-cons_part_peek(int32_t p)
+static bool
+cons_owns(void *arg, int32_t p)
 {
-	return (p >= 0 && p < cons_nparts) ? &cons_parts[p] : NULL;
+	VbConsumer *c = arg;
+
+	return p >= 0 && p < c->nparts && c->parts[p].assigned;
 }
 
 /*
- * cons_assigned_list
+ * vb_cons_assigned_list
  *	  The partitions we own, as a list (caller destroys).
  */
 rd_kafka_topic_partition_list_t *
-cons_assigned_list(void)
+vb_cons_assigned_list(const VbConsumer *c)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
 
-	for (int i = 0; i < cons_nparts; i++)
-		if (cons_parts[i].assigned)
-			rd_kafka_topic_partition_list_add(l, vb_conf.input_topic, i);
+	for (int i = 0; i < c->nparts; i++)
+		if (c->parts[i].assigned)
+			rd_kafka_topic_partition_list_add(l, c->conf->input_topic, i);
 	return l;
 }
 
@@ -109,26 +87,36 @@ cons_assigned_list(void)
  *	  how many.
  */
 int
-vb_consumer_assigned(int32_t **partitions)
+vb_consumer_assigned(const VbConsumer *c, int32_t **partitions)
 {
 	int			n = 0;
 
-	*partitions = malloc(sizeof(int32_t) * (cons_nparts + 1));
-	for (int i = 0; i < cons_nparts; i++)
-		if (cons_parts[i].assigned)
+	*partitions = vb_xmalloc(sizeof(int32_t) * (size_t) (c->nparts + 1));
+	for (int i = 0; i < c->nparts; i++)
+		if (c->parts[i].assigned)
 			(*partitions)[n++] = i;
 	return n;
 }
 
 /*
- * vb_consumer_joined
- *	  Whether the group assigned us partitions (possibly none) and has not
- *	  taken them away as lost since.
+ * vb_consumer_count / vb_consumer_joined
+ *	  How many partitions we own; whether the group assigned us partitions
+ *	  (possibly none) and has not taken them away as lost since.
  */
-bool
-vb_consumer_joined(void)
+int
+vb_consumer_count(const VbConsumer *c)
 {
-	return cons_joined;
+	int			n = 0;
+
+	for (int i = 0; i < c->nparts; i++)
+		n += c->parts[i].assigned;
+	return n;
+}
+
+bool
+vb_consumer_joined(const VbConsumer *c)
+{
+	return c->joined;
 }
 
 /*
@@ -139,221 +127,183 @@ vb_consumer_joined(void)
  *	  message handed to us, so nothing is skipped.
  */
 void
-vb_consumer_pause(unsigned reason, bool on)
+vb_consumer_pause(VbConsumer *c, unsigned reason, bool on)
 {
-	unsigned	old = cons_pause_mask;
+	unsigned	old = c->pause_mask;
 	rd_kafka_topic_partition_list_t *l;
 
 	if (on)
-		cons_pause_mask |= reason;
+		c->pause_mask |= reason;
 	else
-		cons_pause_mask &= ~reason;
-	if ((old != 0) == (cons_pause_mask != 0) || !cons_rk)
+		c->pause_mask &= ~reason;
+	if ((old != 0) == (c->pause_mask != 0))
 		return;
-	l = cons_assigned_list();
+	l = vb_cons_assigned_list(c);
 	if (l->cnt > 0)
 	{
-		rd_kafka_resp_err_t err = cons_pause_mask ?
-			rd_kafka_pause_partitions(cons_rk, l) :
-			rd_kafka_resume_partitions(cons_rk, l);
+		rd_kafka_resp_err_t err = c->pause_mask ?
+			rd_kafka_pause_partitions(c->rk, l) :
+			rd_kafka_resume_partitions(c->rk, l);
 
 		if (err)
-			vb_warn("cannot %s consumption: %s", cons_pause_mask ? "pause" : "resume",
+			vb_warn("cannot %s consumption: %s", c->pause_mask ? "pause" : "resume",
 					rd_kafka_err2str(err));
 		else
-			vb_debug("consumption %s (%d partitions)", cons_pause_mask ? "paused" : "resumed",
+			vb_debug("consumption %s (%d partitions)", c->pause_mask ? "paused" : "resumed",
 					 l->cnt);
 	}
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
 /*
- * cons_batch_push / cons_batch_clear
+ * cons_full
+ *	  `next` holds as much as it may run ahead.
  */
-static void
-cons_batch_push(ConsBatch *b, rd_kafka_message_t *rkm)
+static bool
+cons_full(const VbConsumer *c)
 {
-	if (b->n == b->cap)
-	{
-		b->cap = b->cap ? b->cap * 2 : 1024;
-		b->m = realloc(b->m, sizeof(ConsMsg) * b->cap);
-	}
-	if (b->n == 0)
-		b->first_ms = vb_now_ms();
-	b->m[b->n].rkm = rkm;
-	b->m[b->n].revoked = false;
-	b->n++;
-	b->bytes += rkm->len + rkm->key_len;
-}
-
-/*
- * cons_paused
- *	  Whether consumption is paused (for any reason).
- */
-bool
-cons_paused(void)
-{
-	return cons_pause_mask != 0;
-}
-
-/*
- * cons_next_full
- *	  `next` holds as much as it may run ahead (see consumer_int.h).
- */
-bool
-cons_next_full(void)
-{
-	return cons_next.n >= CONS_AHEAD_BATCHES * vb_conf.batch_size ||
-		cons_next.bytes >= CONS_AHEAD_BYTES;
-}
-
-/*
- * cons_batch_clear
- *	  Destroys the messages of a batch and empties it.
- */
-void
-cons_batch_clear(ConsBatch *b)
-{
-	for (int i = 0; i < b->n; i++)
-		rd_kafka_message_destroy(b->m[i].rkm);
-	b->n = 0;
-	b->bytes = 0;
-}
-
-/*
- * cons_ctx
- *	  A log context for one message.
- */
-VbLogCtx
-cons_ctx(const rd_kafka_message_t *m)
-{
-	VbLogCtx	c = VB_LOGCTX_INIT;
-
-	c.topic = m->rkt ? rd_kafka_topic_name(m->rkt) : vb_conf.input_topic;
-	c.partition = m->partition;
-	c.offset = m->offset;
-	return c;
+	return c->next.n >= VB_AHEAD_BATCHES * c->conf->batch_size ||
+		c->next.bytes >= VB_AHEAD_BYTES;
 }
 
 /*
  * cons_take
  *	  One polled message or event: errors are logged, messages of
- *	  partitions we own go to `next`.
+ *	  partitions we own go to `next`.  True for a message kept.
  */
-static void
-cons_take(rd_kafka_message_t *m)
+static bool
+cons_take(VbConsumer *c, rd_kafka_message_t *m)
 {
-	ConsPart   *p;
-
 	if (m->err)
 	{
-		VbLogCtx	c = cons_ctx(m);
+		VbLogCtx	ctx = vb_msg_ctx(m, c->conf->input_topic);
 
 		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 		{
-			c.offset = -1;
+			ctx.offset = -1;
 			if (!m->rkt)
-				c.topic = NULL, c.partition = -1;
-			vb_log(VB_LOG_WARN, &c, "consumer error: %s: %s",
+				ctx.topic = NULL, ctx.partition = -1;
+			vb_log(VB_LOG_WARN, &ctx, "consumer error: %s: %s",
 				   rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
 			vb_metric_error(VB_E_KAFKA);
 		}
 		rd_kafka_message_destroy(m);
-		return;
+		return false;
 	}
-	p = cons_part(m->partition);
-	if (!p || !p->assigned)
+	if (!cons_owns(c, m->partition))
 	{
-		VbLogCtx	c = cons_ctx(m);
+		VbLogCtx	ctx = vb_msg_ctx(m, c->conf->input_topic);
 
-		vb_log(VB_LOG_DEBUG, &c, "message of a partition not assigned: dropped, not applied");
+		vb_log(VB_LOG_DEBUG, &ctx, "message of a partition not assigned: dropped, not applied");
 		rd_kafka_message_destroy(m);
-		return;
+		return false;
 	}
-	cons_consumed++;
-	cons_batch_push(&cons_next, m);
+	vb_msglist_push(&c->next, m, vb_now_ms());
+	return true;
 }
 
 /*
- * vb_consumer_keepalive
- *	  Polls the consumer while the main loop waits for something else
- *	  (database retry, delivery reports): serves rebalances and errors,
- *	  keeps group membership (max.poll.interval.ms), and keeps messages.
+ * vb_consumer_poll
+ *	  Polls once, waiting up to timeout_ms, then takes what librdkafka
+ *	  already holds while `next` has fewer than max messages.  Serves
+ *	  rebalances and errors, keeps group membership
+ *	  (max.poll.interval.ms), and pauses consumption when `next` is full.
+ *	  Returns how many messages were kept.
  */
-void
-vb_consumer_keepalive(int timeout_ms)
+int
+vb_consumer_poll(VbConsumer *c, int timeout_ms, int max)
 {
-	rd_kafka_message_t *m;
+	rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+	int			kept = 0;
 
-	if (!cons_rk)
-		return;
-	m = rd_kafka_consumer_poll(cons_rk, timeout_ms);
 	if (m)
 	{
-		cons_take(m);
-		while ((m = rd_kafka_consumer_poll(cons_rk, 0)) != NULL)
-			cons_take(m);
+		kept += cons_take(c, m);
+		while (c->next.n < max && (m = rd_kafka_consumer_poll(c->rk, 0)) != NULL)
+			kept += cons_take(c, m);
 	}
-	if (cons_next_full())
-		vb_consumer_pause(VB_PAUSE_FULL, true);
-	vb_metric_tick();
-	vb_metric_ready(vb_db_is_connected(), cons_joined, vb_consumer_count());
+	if (kept)
+		vb_metric_add(VB_C_CONSUMED, (uint64_t) kept);
+	if (cons_full(c))
+		vb_consumer_pause(c, VB_PAUSE_FULL, true);
+	return kept;
 }
 
 /*
- * cons_position_cb
- *	  partition_positions() row: the offset to assign at.
+ * vb_consumer_next / vb_consumer_cur
+ *	  The messages polled, and those in hand (being applied).
  */
-static void
-cons_position_cb(void *arg, int32_t partition, int64_t next_offset)
+VbMsgList *
+vb_consumer_next(VbConsumer *c)
 {
-	rd_kafka_topic_partition_list_t *parts = arg;
-	rd_kafka_topic_partition_t *tp =
-		rd_kafka_topic_partition_list_find(parts, vb_conf.input_topic, partition);
+	return &c->next;
+}
 
-	if (tp)
-		tp->offset = next_offset;
+VbMsgList *
+vb_consumer_cur(VbConsumer *c)
+{
+	return &c->cur;
+}
+
+/*
+ * vb_consumer_take
+ *	  Moves the first k polled messages into hand; consumption resumes if
+ *	  it was paused for a full `next`.
+ */
+void
+vb_consumer_take(VbConsumer *c, int k)
+{
+	vb_msglist_move(&c->cur, &c->next, k, vb_now_ms());
+	if (!cons_full(c))
+		vb_consumer_pause(c, VB_PAUSE_FULL, false);
+}
+
+/*
+ * vb_consumer_done
+ *	  The messages in hand are finished with: destroyed.
+ */
+void
+vb_consumer_done(VbConsumer *c)
+{
+	vb_msglist_clear(&c->cur);
+}
+
+/*
+ * vb_consumer_applied
+ *	  Messages are in the database (applied or quarantined): their
+ *	  partitions' next offsets move.
+ */
+void
+vb_consumer_applied(VbConsumer *c, rd_kafka_message_t *const *msgs, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		ConsPart   *p = vb_cons_part(c, msgs[i]->partition);
+
+		if (msgs[i]->offset + 1 > p->applied_next)
+			p->applied_next = msgs[i]->offset + 1;
+		p->touched = true;
+	}
 }
 
 /*
  * cons_set_positions
- *	  Sets the offsets of newly assigned partitions to the positions the
- *	  database recorded.  A short retry when the database is away; after
- *	  that Kafka's committed offsets are used (never ahead of the database,
- *	  since they are committed after it; the database's idempotency absorbs
- *	  what is read again).
+ *	  Newly assigned partitions start at the positions the hook gives;
+ *	  their table entries are reset.
  */
 static void
-cons_set_positions(rd_kafka_topic_partition_list_t *parts)
+cons_set_positions(VbConsumer *c, rd_kafka_topic_partition_list_t *parts)
 {
-	VbDbError	err;
-	int			attempt = 0;
 	int			known = 0;
 
-	for (;;)
-	{
-		if (vb_db_positions(vb_conf.input_topic, cons_position_cb, parts, &err) == VB_DB_OK)
-			break;
-		if (err.status != VB_DB_TRANSIENT || ++attempt >= 4 || vb_stopping())
-		{
-			VbLogCtx	c = VB_LOGCTX_INIT;
-
-			c.sqlstate = err.sqlstate;
-			c.error = err.message;
-			vb_log(VB_LOG_WARN, &c, "cannot read partition positions from the database: "
-				   "starting from Kafka's committed offsets (duplicates are detected by the database)");
-			for (int i = 0; i < parts->cnt; i++)
-				parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
-			return;
-		}
-		vb_metric_retry(VB_R_DB);
-		for (int64_t until = vb_now_ms() + 250 * (1 << attempt); vb_now_ms() < until;)
-			rd_kafka_poll(cons_rk, 50);
-	}
+	for (int i = 0; i < parts->cnt; i++)
+		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+	if (c->hooks.positions)
+		c->hooks.positions(c->hooks.arg, parts);
 	for (int i = 0; i < parts->cnt; i++)
 	{
 		rd_kafka_topic_partition_t *tp = &parts->elems[i];
-		ConsPart   *p = cons_part(tp->partition);
+		ConsPart   *p = vb_cons_part(c, tp->partition);
 
 		if (tp->offset >= 0)
 			known++;
@@ -372,37 +322,23 @@ cons_set_positions(rd_kafka_topic_partition_list_t *parts)
  *	  marked revoked in `cur`.
  */
 static void
-cons_revoke(const rd_kafka_topic_partition_list_t *parts)
+cons_revoke(VbConsumer *c, const rd_kafka_topic_partition_list_t *parts)
 {
-	int			w = 0;
-	int			dropped = 0;
+	int			dropped;
 
 	for (int i = 0; i < parts->cnt; i++)
 	{
-		ConsPart   *p = cons_part(parts->elems[i].partition);
+		ConsPart   *p = vb_cons_part(c, parts->elems[i].partition);
 
 		if (p)
 			p->assigned = false;
 	}
-	for (int i = 0; i < cons_next.n; i++)
+	dropped = vb_msglist_drop_unassigned(&c->next, cons_owns, c);
+	for (int i = 0; i < c->cur.n; i++)
 	{
-		ConsPart   *p = cons_part(cons_next.m[i].rkm->partition);
-
-		if (!p->assigned)
+		if (!cons_owns(c, c->cur.m[i].rkm->partition) && !c->cur.m[i].revoked)
 		{
-			cons_next.bytes -= cons_next.m[i].rkm->len + cons_next.m[i].rkm->key_len;
-			rd_kafka_message_destroy(cons_next.m[i].rkm);
-			dropped++;
-		}
-		else
-			cons_next.m[w++] = cons_next.m[i];
-	}
-	cons_next.n = w;
-	for (int i = 0; i < cons_cur.n; i++)
-	{
-		if (!cons_part(cons_cur.m[i].rkm->partition)->assigned && !cons_cur.m[i].revoked)
-		{
-			cons_cur.m[i].revoked = true;
+			c->cur.m[i].revoked = true;
 			dropped++;
 		}
 	}
@@ -430,26 +366,25 @@ cons_list_str(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t si
 /*
  * cons_rebalance_hold
  *	  Tracks whether a rebalance is under way, for holding offset commits.
- *	  A revocation starts or continues one; with the COOPERATIVE protocol it
- *	  is followed at once by an (empty) assignment and then by a second
+ *	  A revocation starts or continues one; with the COOPERATIVE protocol
+ *	  it is followed at once by an (empty) assignment and then by a second
  *	  round, so only an assignment that does not follow a revocation within
  *	  a second ends it.
  */
 static void
-cons_rebalance_hold(bool revoke)
+cons_rebalance_hold(VbConsumer *c, bool revoke)
 {
-	static int64_t last_revoke_ms;
 	int64_t		now = vb_now_ms();
 
 	if (revoke)
 	{
-		last_revoke_ms = now;
-		cons_rebalancing_since = now;
+		c->last_revoke_ms = now;
+		c->rebalancing_since = now;
 	}
-	else if (now - last_revoke_ms < 1000)
-		cons_rebalancing_since = now;
+	else if (now - c->last_revoke_ms < 1000)
+		c->rebalancing_since = now;
 	else
-		cons_rebalancing_since = 0;
+		c->rebalancing_since = 0;
 }
 
 /*
@@ -462,18 +397,18 @@ static void
 cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				  rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
+	VbConsumer *c = opaque;
 	bool		cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t ret = RD_KAFKA_RESP_ERR_NO_ERROR;
 	char		list[512];
 
-	(void) opaque;
-	cons_rebalance_hold(err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS);
+	cons_rebalance_hold(c, err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS);
 	cons_list_str(parts, list, sizeof(list));
 	switch (err)
 	{
 		case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-			cons_set_positions(parts);
+			cons_set_positions(c, parts);
 			if (cooperative)
 				error = rd_kafka_incremental_assign(rk, parts);
 			else
@@ -481,28 +416,27 @@ cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			if (!error && !ret)
 			{
 				for (int i = 0; i < parts->cnt; i++)
-					cons_part(parts->elems[i].partition)->assigned = true;
-				if (cons_pause_mask && parts->cnt > 0)
+					vb_cons_part(c, parts->elems[i].partition)->assigned = true;
+				if (c->pause_mask && parts->cnt > 0)
 					rd_kafka_pause_partitions(rk, parts);
 			}
-			cons_joined = true;
-			cons_publish_due = true;
-			/* The previous owner may have left events of these partitions. */
-			vb_outbox_resync("new partitions");
+			c->joined = true;
+			if (c->hooks.assigned)
+				c->hooks.assigned(c->hooks.arg);
 			vb_info("%s assignment: +%d partitions [%s] of %s", cooperative ? "incremental" : "eager",
-					parts->cnt, list, vb_conf.input_topic);
+					parts->cnt, list, c->conf->input_topic);
 			break;
 
 		case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-			/* Let what is in flight land before the partitions go. */
-			vb_outbox_settle(10000);
+			if (c->hooks.before_revoke)
+				c->hooks.before_revoke(c->hooks.arg);
 			if (rd_kafka_assignment_lost(rk))
 			{
 				vb_warn("partitions lost (session timed out?): [%s]; their unapplied messages are dropped",
 						list);
-				cons_joined = false;	/* until the group assigns again */
+				c->joined = false;	/* until the group assigns again */
 			}
-			cons_revoke(parts);
+			cons_revoke(c, parts);
 			if (cooperative)
 				error = rd_kafka_incremental_unassign(rk, parts);
 			else
@@ -513,7 +447,7 @@ cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 		default:
 			vb_error("rebalance failed: %s", rd_kafka_err2str(err));
-			cons_revoke(parts);
+			cons_revoke(c, parts);
 			ret = rd_kafka_assign(rk, NULL);
 			break;
 	}
@@ -559,18 +493,19 @@ static void
 cons_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			   rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
+	VbConsumer *c = opaque;
+
 	(void) rk;
-	(void) opaque;
 	for (int i = 0; offsets && i < offsets->cnt && !err; i++)
 		if (offsets->elems[i].err)
 			err = offsets->elems[i].err;
 	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-		cons_commit_all = true;
+		c->commit_all = true;
 	if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
 		err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
 	{
-		if (!cons_rebalancing_since)
-			cons_rebalancing_since = vb_now_ms();
+		if (!c->rebalancing_since)
+			c->rebalancing_since = vb_now_ms();
 		vb_debug("offset commit during a rebalance (%s): commits held until it ends",
 				 rd_kafka_err2name(err));
 		return;
@@ -586,187 +521,116 @@ cons_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 /*
+ * cons_configure
+ *	  The consumer's librdkafka configuration: the bridge's fixed
+ *	  settings, then the -X properties.
+ */
+static VbStatus
+cons_configure(const VbConfig *conf, rd_kafka_conf_t *kconf, const char *brokers,
+			   VbError *err)
+{
+	static const char *const fixed[][2] = {
+		{"client.id", "voltpay-bridge"},
+		{"enable.auto.commit", "false"},
+		{"enable.auto.offset.store", "false"},
+		{"partition.assignment.strategy", "cooperative-sticky"},
+		{"isolation.level", "read_committed"},
+		{"auto.offset.reset", "earliest"},
+		/* Prefetch a few dozen batches, not librdkafka's 64 MiB. */
+		{"queued.max.messages.kbytes", "16384"},
+	};
+
+	if (vb_kconf_set(kconf, "bootstrap.servers", brokers, err) != VB_OK ||
+		vb_kconf_set(kconf, "group.id", conf->group, err) != VB_OK)
+		return VB_FATAL;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (vb_kconf_set(kconf, fixed[i][0], fixed[i][1], err) != VB_OK)
+			return VB_FATAL;
+	/* The mock cluster: rebalances without the 45 s default wait. */
+	if (conf->embedded_kafka &&
+		(vb_kconf_set(kconf, "session.timeout.ms", "6000", err) != VB_OK ||
+		 vb_kconf_set(kconf, "fetch.wait.max.ms", "10", err) != VB_OK))
+		return VB_FATAL;
+	return vb_config_apply_props(conf, kconf, VB_PROP_CONSUMER, err);
+}
+
+/*
  * vb_consumer_new
  *	  Creates the consumer and subscribes to the input topic.
  */
-bool
-vb_consumer_new(const char *brokers, char *errstr, size_t size)
+VbStatus
+vb_consumer_new(const VbConfig *conf, const char *brokers, const VbConsumerHooks *hooks,
+				VbConsumer **out, VbError *err)
 {
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_conf_t *kconf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *sub;
-	rd_kafka_resp_err_t err;
+	rd_kafka_resp_err_t kerr;
+	VbConsumer *c;
+	char		errstr[512];
 
-	if (!vb_conf_set(conf, "bootstrap.servers", brokers, errstr, size) ||
-		!vb_conf_set(conf, "group.id", vb_conf.group, errstr, size) ||
-		!vb_conf_set(conf, "client.id", "voltpay-bridge", errstr, size) ||
-		!vb_conf_set(conf, "enable.auto.commit", "false", errstr, size) ||
-		!vb_conf_set(conf, "enable.auto.offset.store", "false", errstr, size) ||
-		!vb_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", errstr, size) ||
-		!vb_conf_set(conf, "isolation.level", "read_committed", errstr, size) ||
-		!vb_conf_set(conf, "auto.offset.reset", "earliest", errstr, size) ||
-		/* Prefetch a few dozen batches, not librdkafka's 64 MiB. */
-		!vb_conf_set(conf, "queued.max.messages.kbytes", "16384", errstr, size) ||
-		(vb_conf.embedded_kafka &&
-		 (!vb_conf_set(conf, "session.timeout.ms", "6000", errstr, size) ||
-		  !vb_conf_set(conf, "fetch.wait.max.ms", "10", errstr, size))) ||
-		vb_config_apply_props(conf, VB_PROP_CONSUMER, errstr, size) != 0)
+	*out = NULL;
+	if (cons_configure(conf, kconf, brokers, err) != VB_OK)
 	{
-		rd_kafka_conf_destroy(conf);
-		return false;
+		rd_kafka_conf_destroy(kconf);
+		return VB_FATAL;
 	}
-	rd_kafka_conf_set_log_cb(conf, vb_log_rdkafka);
-	rd_kafka_conf_set_error_cb(conf, cons_error_cb);
-	rd_kafka_conf_set_rebalance_cb(conf, cons_rebalance_cb);
-	rd_kafka_conf_set_offset_commit_cb(conf, cons_commit_cb);
-
-	cons_rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, size);
-	if (!cons_rk)
+	c = vb_xcalloc(1, sizeof(VbConsumer));
+	c->conf = conf;
+	c->hooks = *hooks;
+	rd_kafka_conf_set_opaque(kconf, c);
+	rd_kafka_conf_set_log_cb(kconf, vb_log_rdkafka);
+	rd_kafka_conf_set_error_cb(kconf, cons_error_cb);
+	rd_kafka_conf_set_rebalance_cb(kconf, cons_rebalance_cb);
+	rd_kafka_conf_set_offset_commit_cb(kconf, cons_commit_cb);
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, sizeof(errstr));
+	if (!c->rk)
 	{
-		rd_kafka_conf_destroy(conf);
-		return false;
+		rd_kafka_conf_destroy(kconf);
+		free(c);
+		return vb_error_set(err, VB_FATAL, NULL, "%s", errstr);
 	}
-	conf = NULL;				/* now owned by cons_rk */
-	rd_kafka_poll_set_consumer(cons_rk);
+	kconf = NULL;				/* now owned by c->rk */
+	rd_kafka_poll_set_consumer(c->rk);
 
 	sub = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(sub, vb_conf.input_topic, RD_KAFKA_PARTITION_UA);
-	err = rd_kafka_subscribe(cons_rk, sub);
+	rd_kafka_topic_partition_list_add(sub, conf->input_topic, RD_KAFKA_PARTITION_UA);
+	kerr = rd_kafka_subscribe(c->rk, sub);
 	rd_kafka_topic_partition_list_destroy(sub);
-	if (err)
+	if (kerr)
 	{
-		snprintf(errstr, size, "cannot subscribe to %s: %s", vb_conf.input_topic,
-				 rd_kafka_err2str(err));
-		rd_kafka_destroy(cons_rk);
-		cons_rk = NULL;
-		return false;
+		vb_error_set(err, VB_FATAL, NULL, "cannot subscribe to %s: %s", conf->input_topic,
+					 rd_kafka_err2str(kerr));
+		rd_kafka_destroy(c->rk);
+		free(c);
+		return VB_FATAL;
 	}
-	vb_info("consumer %s joining group %s on %s", rd_kafka_name(cons_rk), vb_conf.group,
-			vb_conf.input_topic);
-	return true;
-}
-
-
-/*
- * cons_fill
- *	  Polls until `next` holds --batch-size messages, or --batch-wait-ms
- *	  have passed since its first message, or (while it is empty) 200 ms
- *	  have passed (10 ms while outbox events are in flight or due), or the
- *	  bridge is stopping.
- */
-void
-cons_fill(void)
-{
-	/* While the outbox needs attention, come back to the pump soon. */
-	int64_t		idle_until = vb_now_ms() +
-		(vb_outbox_inflight() > 0 || cons_publish_due ? 10 : 200);
-	rd_kafka_message_t *first;
-
-	/*
-	 * Take what librdkafka already holds (up to the batches one pipeline
-	 * sends).  A full batch waiting: apply at once, the last batches'
-	 * events are produced while it runs.  Otherwise produce them before
-	 * waiting for messages.
-	 */
-	while (cons_next.n < CONS_AHEAD_BATCHES * vb_conf.batch_size && !vb_stopping() &&
-		   (first = rd_kafka_consumer_poll(cons_rk, 0)) != NULL)
-		cons_take(first);
-	if (cons_next.n < vb_conf.batch_size)
-		vb_outbox_produce_pending();
-
-	for (;;)
-	{
-		int64_t		now = vb_now_ms();
-		int64_t		timeout;
-		rd_kafka_message_t *m;
-
-		if (vb_stopping() || cons_next.n >= vb_conf.batch_size)
-			return;
-		if (cons_next.n > 0)
-		{
-			int64_t		due = cons_next.first_ms + vb_conf.batch_wait_ms;
-
-			if (now >= due)
-				return;
-			timeout = due - now;
-		}
-		else
-		{
-			if (now >= idle_until)
-				return;
-			timeout = idle_until - now;
-		}
-		if (timeout > 100)
-			timeout = 100;
-		/* Events in flight: serve their delivery reports promptly. */
-		if (vb_outbox_inflight() > 0)
-		{
-			vb_producer_poll();
-			if (timeout > 5)
-				timeout = 5;
-		}
-		m = rd_kafka_consumer_poll(cons_rk, (int) timeout);
-		if (m)
-		{
-			cons_take(m);
-			while (cons_next.n < vb_conf.batch_size &&
-				   (m = rd_kafka_consumer_poll(cons_rk, 0)) != NULL)
-				cons_take(m);
-		}
-		vb_metric_tick();
-	}
-}
-
-/*
- * cons_close
- *	  Drops unapplied messages, leaves the group (the revocation callback
- *	  runs once more), destroys the consumer.
- */
-void
-cons_close(void)
-{
-	rd_kafka_resp_err_t err;
-
-	if (!cons_rk)
-		return;
-	cons_batch_clear(&cons_next);
-	cons_batch_clear(&cons_cur);
-	err = rd_kafka_consumer_close(cons_rk);
-	if (err)
-		vb_warn("closing the consumer: %s", rd_kafka_err2str(err));
-	cons_batch_clear(&cons_next);
-	rd_kafka_destroy(cons_rk);
-	cons_rk = NULL;
-	free(cons_next.m);
-	free(cons_cur.m);
-	memset(&cons_next, 0, sizeof(cons_next));
-	memset(&cons_cur, 0, sizeof(cons_cur));
-	free(cons_parts);
-	cons_parts = NULL;
-	cons_nparts = 0;
-	cons_joined = false;
-	vb_info("consumer closed");
+	vb_info("consumer %s joining group %s on %s", rd_kafka_name(c->rk), conf->group,
+			conf->input_topic);
+	*out = c;
+	return VB_OK;
 }
 
 /*
  * vb_consumer_close
- *	  Closes the consumer if it is still open (start-up failures).
+ *	  Drops unapplied messages, leaves the group (the revocation callback
+ *	  runs once more), destroys the consumer.
  */
 void
-vb_consumer_close(void)
+vb_consumer_close(VbConsumer *c)
 {
-	cons_close();
-}
+	rd_kafka_resp_err_t err;
 
-/*
- * vb_consumer_count
- *	  How many partitions we own.
- */
-int
-vb_consumer_count(void)
-{
-	int			n = 0;
-
-	for (int i = 0; i < cons_nparts; i++)
-		n += cons_parts[i].assigned;
-	return n;
+	if (!c)
+		return;
+	vb_msglist_clear(&c->next);
+	vb_msglist_clear(&c->cur);
+	err = rd_kafka_consumer_close(c->rk);
+	if (err)
+		vb_warn("closing the consumer: %s", rd_kafka_err2str(err));
+	vb_msglist_free(&c->next);
+	vb_msglist_free(&c->cur);
+	rd_kafka_destroy(c->rk);
+	free(c->parts);
+	free(c);
+	vb_info("consumer closed");
 }

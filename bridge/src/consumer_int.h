@@ -1,42 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * consumer_int.h
- *	  State shared by consumer.c (group, rebalances, polling) and batch.c
- *	  (applying batches, the main loop).  Private to those two files.
+ *	  The consumer's struct, shared by consumer.c (the handle, polling,
+ *	  rebalances) and offsets.c (commits and lag, built on it).  Private
+ *	  to those two files; everyone else goes through consumer.h.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef VOLTPAY_CONSUMER_INT_H
 #define VOLTPAY_CONSUMER_INT_H
 
-#include "bridge.h"
+#include "consumer.h"
 
-typedef struct ConsMsg
-{
-	rd_kafka_message_t *rkm;
-	bool		revoked;		/* partition revoked while in `cur` */
-} ConsMsg;
-
-typedef struct ConsBatch
-{
-	ConsMsg    *m;
-	int			n;
-	int			cap;
-	int64_t		first_ms;		/* when its first message arrived */
-	size_t		bytes;			/* keys and values held */
-} ConsBatch;
-
-/*
- * `next` may run ahead of --batch-size while the main loop waits (for
- * delivery reports, say), up to this many batches or bytes; then the
- * partitions are paused.  Pausing purges librdkafka's prefetched messages,
- * so pausing at once would make every batch wait for a new fetch.
- */
-#define CONS_AHEAD_BATCHES	4
-#define CONS_AHEAD_BYTES	(64 * 1024 * 1024)
-
-extern bool cons_next_full(void);
-extern bool cons_paused(void);
+/* Offsets are committed to Kafka at most this often (and at shutdown). */
+#define CONS_COMMIT_INTERVAL_MS	1000
 
 typedef struct ConsPart
 {
@@ -47,20 +24,35 @@ typedef struct ConsPart
 	int64_t		known_end;		/* end offset last asked for while paused */
 } ConsPart;
 
-extern rd_kafka_t *cons_rk;
-extern ConsBatch cons_cur;		/* being applied */
-extern ConsBatch cons_next;		/* filling */
-extern uint64_t cons_consumed;	/* polled, not yet added to the metric */
-extern bool cons_publish_due;	/* new events may be in the outbox */
-extern int64_t cons_rebalancing_since;	/* a commit met a rebalance; 0: no */
-extern bool cons_commit_all;	/* a commit failed: next one sends every position */
+struct VbConsumer
+{
+	const VbConfig *conf;
+	VbConsumerHooks hooks;
+	rd_kafka_t *rk;
+	VbMsgList	next;			/* filling */
+	VbMsgList	cur;			/* being applied */
+	ConsPart   *parts;
+	int			nparts;
+	unsigned	pause_mask;
+	bool		joined;
+	int64_t		next_commit_ms;
+	int64_t		next_ends_ms;	/* next ListOffsets while paused */
+	int64_t		last_revoke_ms;
 
-extern ConsPart *cons_part(int32_t p);
-extern ConsPart *cons_part_peek(int32_t p);
-extern rd_kafka_topic_partition_list_t *cons_assigned_list(void);
-extern VbLogCtx cons_ctx(const rd_kafka_message_t *m);
-extern void cons_batch_clear(ConsBatch *b);
-extern void cons_fill(void);
-extern void cons_close(void);
+	/*
+	 * Set when an offset commit is answered "rebalance in progress" or a
+	 * revocation begins, cleared when the rebalance ends
+	 * (cons_rebalance_hold): commits are held meanwhile, because
+	 * librdkafka 2.0 treats a commit answered ILLEGAL_GENERATION (sent
+	 * just as the generation moves) as a lost assignment (librdkafka issue
+	 * #4059).
+	 */
+	int64_t		rebalancing_since;
+	bool		commit_all;		/* a commit failed: the next sends every
+								 * position */
+};
+
+extern ConsPart *vb_cons_part(VbConsumer *c, int32_t p);
+extern rd_kafka_topic_partition_list_t *vb_cons_assigned_list(const VbConsumer *c);
 
 #endif							/* VOLTPAY_CONSUMER_INT_H */

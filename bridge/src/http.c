@@ -1,11 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * http.c
- *	  /healthz, /readyz and /metrics on libmicrohttpd's own thread.
+ *	  Layer 1: the HTTP endpoints (libmicrohttpd, its own thread).
  *
- *	  /healthz	200 while the main loop runs and no fatal error happened
- *	  /readyz	200 when the database is connected and the group joined
- *	  /metrics	Prometheus text format (metrics.c)
+ *	  /healthz	200 while the hooks say the bridge is healthy
+ *	  /readyz	200 while they say it is ready
+ *	  /metrics	Prometheus text format, as the hooks render it
+ *
+ * vb_http_route() decides the response from the method and the path
+ * alone (GET or HEAD; anything else 405; unknown paths 404), so it is
+ * tested without a socket.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,147 +22,154 @@
 
 #include <microhttpd.h>
 
-#include "bridge.h"
+#include "http.h"
+#include "log.h"
 
-static struct MHD_Daemon *http_daemon;
-
-/*
- * http_reply
- *	  Queues a response whose body is malloc'd (freed by libmicrohttpd).
- */
-static enum MHD_Result
-http_reply(struct MHD_Connection *conn, unsigned int code, const char *type,
-		   char *body, size_t len)
+struct VbHttp
 {
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
+	struct MHD_Daemon *daemon;
+	VbHttpHooks hooks;
+};
 
-	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!resp)
-	{
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	ret = MHD_queue_response(conn, code, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
+#define HTTP_TEXT	"text/plain; charset=utf-8"
+#define HTTP_PROM	"text/plain; version=0.0.4; charset=utf-8"
 
 /*
  * http_text
- *	  A plain-text response of one line.
+ *	  A plain-text reply of one line.
  */
-static enum MHD_Result
-http_text(struct MHD_Connection *conn, unsigned int code, const char *text)
+static VbHttpReply
+http_text(unsigned int code, const char *text)
 {
-	char	   *body;
-	size_t		len = strlen(text);
+	VbHttpReply r = {code, HTTP_TEXT, NULL, strlen(text) + 1};
 
-	body = malloc(len + 2);
-	memcpy(body, text, len);
-	body[len] = '\n';
-	body[len + 1] = '\0';
-	return http_reply(conn, code, "text/plain; charset=utf-8", body, len + 1);
+	r.body = vb_xmalloc(r.len + 1);
+	memcpy(r.body, text, r.len - 1);
+	r.body[r.len - 1] = '\n';
+	r.body[r.len] = '\0';
+	return r;
+}
+
+/*
+ * vb_http_route
+ *	  The reply to one request.
+ */
+VbHttpReply
+vb_http_route(const char *method, const char *url, const VbHttpHooks *hooks)
+{
+	char		why[256];
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return http_text(MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	if (strcmp(url, "/healthz") == 0)
+	{
+		bool		ok = hooks->healthy(hooks->arg, why, sizeof(why));
+
+		return http_text(ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, why);
+	}
+	if (strcmp(url, "/readyz") == 0)
+	{
+		bool		ok = hooks->ready(hooks->arg, why, sizeof(why));
+
+		return http_text(ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, why);
+	}
+	if (strcmp(url, "/metrics") == 0)
+	{
+		VbHttpReply r = {MHD_HTTP_OK, HTTP_PROM, NULL, 0};
+
+		r.body = hooks->metrics(hooks->arg, &r.len);
+		return r;
+	}
+	return http_text(MHD_HTTP_NOT_FOUND, "not found: try /healthz, /readyz or /metrics");
 }
 
 /*
  * http_handler
- *	  The request callback: GET or HEAD on the three paths.
+ *	  The request callback: route, then queue the reply (libmicrohttpd
+ *	  frees the body).
  */
 static enum MHD_Result
 http_handler(void *cls, struct MHD_Connection *conn, const char *url,
 			 const char *method, const char *version, const char *upload_data,
 			 size_t *upload_data_size, void **con_cls)
 {
-	char		why[256];
+	VbHttp	   *http = cls;
+	VbHttpReply r;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
 
-	(void) cls;
 	(void) version;
 	(void) upload_data;
 	(void) con_cls;
 	if (*upload_data_size != 0)
 		return MHD_NO;
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return http_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-
-	if (strcmp(url, "/healthz") == 0)
+	r = vb_http_route(method, url, &http->hooks);
+	resp = MHD_create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
 	{
-		bool		ok = vb_metrics_healthy(why, sizeof(why));
-
-		return http_text(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, why);
+		free(r.body);
+		return MHD_NO;
 	}
-	if (strcmp(url, "/readyz") == 0)
-	{
-		bool		ok = vb_metrics_ready(why, sizeof(why));
-
-		return http_text(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, why);
-	}
-	if (strcmp(url, "/metrics") == 0)
-	{
-		size_t		len;
-		char	   *body = vb_metrics_render(&len);
-
-		return http_reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-						  body, len);
-	}
-	return http_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /healthz, /readyz or /metrics");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, r.code, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 /*
  * vb_http_start
- *	  Listens on --http-addr:--http-port unless the port is 0.  A bad
- *	  address or a port in use is a configuration error.
+ *	  Listens on addr:port; port 0: no server (*out NULL).  A bad address
+ *	  or a port in use is fatal (a configuration error).
  */
-bool
-vb_http_start(char *errstr, size_t size)
+VbStatus
+vb_http_start(const char *addr, int port, const VbHttpHooks *hooks, VbHttp **out,
+			  VbError *err)
 {
 	struct sockaddr_storage ss;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	VbHttp	   *http;
 
-	if (vb_conf.http_port == 0)
-		return true;
+	*out = NULL;
+	if (port == 0)
+		return VB_OK;
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, vb_conf.http_addr,
-				  &((struct sockaddr_in *) &ss)->sin_addr) == 1)
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *) &ss)->sin_addr) == 1)
 	{
 		struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
 
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t) vb_conf.http_port);
+		sin->sin_port = htons((uint16_t) port);
 	}
-	else if (inet_pton(AF_INET6, vb_conf.http_addr,
-					   &((struct sockaddr_in6 *) &ss)->sin6_addr) == 1)
+	else if (inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *) &ss)->sin6_addr) == 1)
 	{
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
 
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t) vb_conf.http_port);
+		sin6->sin6_port = htons((uint16_t) port);
 		flags |= MHD_USE_IPv6;
 	}
 	else
+		return vb_error_set(err, VB_FATAL, NULL,
+							"--http-addr \"%s\" is not an IPv4 or IPv6 address", addr);
+	http = vb_xcalloc(1, sizeof(VbHttp));
+	http->hooks = *hooks;
+	http->daemon = MHD_start_daemon(flags, (uint16_t) port, NULL, NULL,
+									http_handler, http,
+									MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+									MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 10,
+									MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 64,
+									MHD_OPTION_END);
+	if (!http->daemon)
 	{
-		snprintf(errstr, size, "--http-addr \"%s\" is not an IPv4 or IPv6 address",
-				 vb_conf.http_addr);
-		return false;
-	}
-	http_daemon = MHD_start_daemon(flags, (uint16_t) vb_conf.http_port, NULL, NULL,
-								   http_handler, NULL,
-								   MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
-								   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 10,
-								   MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 64,
-								   MHD_OPTION_END);
-	if (!http_daemon)
-	{
-		snprintf(errstr, size, "cannot listen for HTTP on %s port %d (in use?)",
-				 vb_conf.http_addr, vb_conf.http_port);
-		return false;
+		free(http);
+		return vb_error_set(err, VB_FATAL, NULL,
+							"cannot listen for HTTP on %s port %d (in use?)", addr, port);
 	}
 	vb_info("HTTP endpoints on http://%s%s%s:%d/ (/healthz /readyz /metrics)",
-			strchr(vb_conf.http_addr, ':') ? "[" : "", vb_conf.http_addr,
-			strchr(vb_conf.http_addr, ':') ? "]" : "", vb_conf.http_port);
-	return true;
+			strchr(addr, ':') ? "[" : "", addr, strchr(addr, ':') ? "]" : "", port);
+	*out = http;
+	return VB_OK;
 }
 
 /*
@@ -166,9 +177,10 @@ vb_http_start(char *errstr, size_t size)
  *	  Stops the HTTP thread (waits for requests in progress).
  */
 void
-vb_http_stop(void)
+vb_http_stop(VbHttp *http)
 {
-	if (http_daemon)
-		MHD_stop_daemon(http_daemon);
-	http_daemon = NULL;
+	if (!http)
+		return;
+	MHD_stop_daemon(http->daemon);
+	free(http);
 }

@@ -18,7 +18,8 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "bridge.h"
+#include "log.h"
+#include "util.h"
 
 #define LOG_LINE_MAX	8192
 
@@ -50,54 +51,6 @@ log_puts(LogBuf *b, const char *s)
 {
 	while (*s)
 		log_putc(b, *s++);
-}
-
-/*
- * vb_utf8_valid
- *	  True when s[0..len) is well-formed UTF-8 without NUL bytes (what
- *	  PostgreSQL accepts as text).
- */
-bool
-vb_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *) s;
-	size_t		i = 0;
-
-	while (i < len)
-	{
-		unsigned char c = p[i];
-		size_t		n;
-		uint32_t	cp;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80)
-		{
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		if (i + n >= len)
-			return false;
-		for (size_t k = 1; k <= n; k++)
-		{
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-			cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
 }
 
 /*
@@ -312,30 +265,4 @@ vb_log_rdkafka(const rd_kafka_t *rk, int level, const char *fac,
 		return;
 	log_facility_line(ours, fac, "%s: %s", rk ? rd_kafka_name(rk) : "rdkafka",
 					  buf);
-}
-
-/*
- * vb_one_line
- *	  Folds a (libpq) message onto one line in place: newlines and tabs
- *	  become single spaces, trailing blanks go.
- */
-void
-vb_one_line(char *s)
-{
-	char	   *w = s;
-	bool		space = false;
-
-	for (char *r = s; *r; r++)
-	{
-		if (*r == '\n' || *r == '\t' || *r == '\r' || *r == ' ')
-		{
-			space = (w != s);
-			continue;
-		}
-		if (space)
-			*w++ = ' ';
-		space = false;
-		*w++ = *r;
-	}
-	*w = '\0';
 }

@@ -20,7 +20,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "bridge.h"
+#include <librdkafka/rdkafka.h>
+
+#include "metrics.h"
+#include "util.h"
 
 #define MET_PREFIX "voltpay_bridge_"
 
@@ -76,22 +79,27 @@ static const char *const met_error_names[VB_E__N] = {
 
 static const char *const met_retry_names[VB_R__N] = {"db", "publish"};
 
-static const char *const met_kind_names[VB_NKINDS] = {"read", "email", "dead_letter"};
+/* Names for the labels, copied at start. */
+static char *met_input_topic;
+static char *met_topics[VB_NKINDS];
 
 /*
  * vb_metrics_init
- *	  Records the start time.
+ *	  Records the start time and the topic names of the labels.
  */
 void
-vb_metrics_init(void)
+vb_metrics_init(const char *input_topic, const char *const topics[VB_NKINDS])
 {
+	met_input_topic = vb_xstrdup(input_topic);
+	for (int k = 0; k < VB_NKINDS; k++)
+		met_topics[k] = vb_xstrdup(topics[k]);
 	met_start_us = vb_wall_us();
 	met_last_tick_ms = vb_now_ms();
 }
 
 /*
  * vb_metrics_free
- *	  Frees the per-partition lag gauges.
+ *	  Frees the per-partition lag gauges and the topic names.
  */
 void
 vb_metrics_free(void)
@@ -102,6 +110,13 @@ vb_metrics_free(void)
 	met_lag_parts = NULL;
 	met_lag_vals = NULL;
 	met_nlag = 0;
+	free(met_input_topic);
+	met_input_topic = NULL;
+	for (int k = 0; k < VB_NKINDS; k++)
+	{
+		free(met_topics[k]);
+		met_topics[k] = NULL;
+	}
 	pthread_mutex_unlock(&met_lock);
 }
 
@@ -226,8 +241,8 @@ vb_metric_set_lag(const int32_t *partitions, const int64_t *lags, int n)
 	met_nlag = 0;
 	if (n > 0)
 	{
-		met_lag_parts = malloc(sizeof(int32_t) * n);
-		met_lag_vals = malloc(sizeof(int64_t) * n);
+		met_lag_parts = vb_xmalloc(sizeof(int32_t) * (size_t) n);
+		met_lag_vals = vb_xmalloc(sizeof(int64_t) * (size_t) n);
 		memcpy(met_lag_parts, partitions, sizeof(int32_t) * n);
 		memcpy(met_lag_vals, lags, sizeof(int64_t) * n);
 		met_nlag = n;
@@ -265,20 +280,14 @@ vb_metric_tick(void)
 
 /*
  * vb_metrics_healthy
- *	  Liveness: no fatal error, and the main loop ticked recently (it
- *	  ticks at least every poll, including while retrying).
+ *	  Liveness: the main loop ticked within limit ms (it ticks at least
+ *	  every poll, including while retrying).
  */
 bool
-vb_metrics_healthy(char *why, size_t size)
+vb_metrics_healthy(int64_t limit, char *why, size_t size)
 {
 	int64_t		age;
-	int64_t		limit = 120000 + 2 * (int64_t) vb_conf.max_retry_backoff_ms;
 
-	if (atomic_load(&vb_fatal))
-	{
-		snprintf(why, size, "fatal error, shutting down");
-		return false;
-	}
 	pthread_mutex_lock(&met_lock);
 	age = vb_now_ms() - met_last_tick_ms;
 	pthread_mutex_unlock(&met_lock);
@@ -293,7 +302,8 @@ vb_metrics_healthy(char *why, size_t size)
 
 /*
  * vb_metrics_ready
- *	  Readiness: database connected, consumer group joined, not stopping.
+ *	  Readiness as far as the metrics know: database connected, consumer
+ *	  group joined (the caller adds "not stopping").
  */
 bool
 vb_metrics_ready(char *why, size_t size)
@@ -305,9 +315,7 @@ vb_metrics_ready(char *why, size_t size)
 	db = met_db_connected;
 	joined = met_joined;
 	pthread_mutex_unlock(&met_lock);
-	if (!run || atomic_load(&vb_fatal))
-		snprintf(why, size, "shutting down");
-	else if (!db)
+	if (!db)
 		snprintf(why, size, "database not connected");
 	else if (!joined)
 		snprintf(why, size, "consumer group not joined");
@@ -348,7 +356,7 @@ met_printf(MetOut *o, const char *fmt,...)
 			return;
 		}
 		o->cap = o->cap * 2 + (size_t) n + 1;
-		o->buf = realloc(o->buf, o->cap);
+		o->buf = vb_xrealloc(o->buf, o->cap);
 	}
 }
 
@@ -456,8 +464,7 @@ met_process(MetOut *o)
 char *
 vb_metrics_render(size_t *len)
 {
-	MetOut		o = {malloc(8192), 0, 8192};
-	const char *topics[VB_NKINDS] = {vb_conf.read_topic, vb_conf.email_topic, vb_conf.dead_letter_topic};
+	MetOut		o = {vb_xmalloc(8192), 0, 8192};
 
 	pthread_mutex_lock(&met_lock);
 	met_header(&o, "build_info", "gauge", "Version of the bridge and of librdkafka.");
@@ -476,7 +483,7 @@ vb_metrics_render(size_t *len)
 			   "Outbox events delivered (acks=all) per destination topic.");
 	for (int k = 0; k < VB_NKINDS; k++)
 		met_printf(&o, MET_PREFIX "events_published_total{topic=\"%s\",kind=\"%s\"} %" PRIu64 "\n",
-				   topics[k], met_kind_names[k], met_published[k]);
+				   met_topics[k], vb_event_kind_name(k), met_published[k]);
 
 	met_header(&o, "retries_total", "counter",
 			   "Retries after transient failures: db (apply, quarantine, positions) and publish.");
@@ -497,7 +504,7 @@ vb_metrics_render(size_t *len)
 			   "Per assigned partition: high watermark (cached from fetches) minus the next offset to apply.");
 	for (int i = 0; i < met_nlag; i++)
 		met_printf(&o, MET_PREFIX "consumer_lag{topic=\"%s\",partition=\"%d\"} %" PRId64 "\n",
-				   vb_conf.input_topic, met_lag_parts[i], met_lag_vals[i]);
+				   met_input_topic, met_lag_parts[i], met_lag_vals[i]);
 
 	met_header(&o, "outbox_backlog", "gauge",
 			   "Outbox events of the assigned partitions still to publish (counted up to 100000; -1 unknown).");

@@ -1,0 +1,217 @@
+/*-------------------------------------------------------------------------
+ *
+ * lifecycle.c
+ *	  Layer 1: how the bridge stops.
+ *
+ * SIGINT/SIGTERM clear the run flag; a fatal error (vb_set_fatal(), from
+ * any thread) sets the fatal flag.  Either makes vb_stopping() true; the
+ * main loop then calls vb_drain_begin(), which starts the drain budget:
+ * --shutdown-timeout less a quarter of it (at most 5 s) kept for closing.
+ * A watchdog thread ends the process with exit 1 if the whole timeout is
+ * missed; a second signal shortens the drain to what is already under
+ * way (the deadline becomes the moment the drain began).
+ *
+ * The flags are the only state here, read through the functions below;
+ * the signal handler touches nothing but two volatile sig_atomic_t.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "log.h"
+#include "util.h"
+
+static volatile sig_atomic_t lc_run = 1;
+static volatile sig_atomic_t lc_signals = 0;
+static atomic_int lc_fatal;
+
+static int	lc_timeout_s;
+static int64_t lc_stop_ms;		/* when the drain began; 0: not yet */
+static int64_t lc_deadline_ms;	/* end of the drain budget */
+
+static pthread_t lc_watchdog;
+static bool lc_watchdog_started;
+static pthread_mutex_t lc_wd_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lc_wd_cond;
+static bool lc_wd_done;
+static int64_t lc_wd_ms;
+
+/*
+ * lc_on_signal
+ *	  SIGINT/SIGTERM handler: asks the main loop to stop.
+ */
+static void
+lc_on_signal(int sig)
+{
+	(void) sig;
+	lc_signals++;
+	lc_run = 0;
+}
+
+/*
+ * vb_lifecycle_init
+ *	  SIGINT/SIGTERM stop the bridge; SIGPIPE is ignored.
+ */
+void
+vb_lifecycle_init(int shutdown_timeout_s)
+{
+	struct sigaction sa;
+
+	lc_timeout_s = shutdown_timeout_s;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lc_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * vb_stopping
+ *	  SIGINT/SIGTERM came or a fatal error happened: the drain is due.
+ */
+bool
+vb_stopping(void)
+{
+	return !lc_run || atomic_load(&lc_fatal);
+}
+
+/*
+ * vb_is_fatal
+ *	  A fatal error happened: the exit status will be 1.
+ */
+bool
+vb_is_fatal(void)
+{
+	return atomic_load(&lc_fatal) != 0;
+}
+
+/*
+ * vb_set_fatal
+ *	  A fatal error: the bridge drains and exits 1 (a supervisor restarts
+ *	  it).  Logged once however often it is called; callable from
+ *	  librdkafka's threads.
+ */
+void
+vb_set_fatal(const char *why)
+{
+	if (atomic_exchange(&lc_fatal, 1) == 0)
+		vb_error("fatal: %s; draining, then exiting with status 1", why);
+}
+
+/*
+ * lc_watchdog_run
+ *	  Exits the process if the drain outlives --shutdown-timeout.
+ */
+static void *
+lc_watchdog_run(void *arg)
+{
+	struct timespec until;
+	int64_t		ms = *(int64_t *) arg;
+	bool		expired = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000)
+		until.tv_sec++, until.tv_nsec -= 1000000000;
+	pthread_mutex_lock(&lc_wd_lock);
+	while (!lc_wd_done && !expired)
+		expired = pthread_cond_timedwait(&lc_wd_cond, &lc_wd_lock, &until) == ETIMEDOUT;
+	pthread_mutex_unlock(&lc_wd_lock);
+	if (expired && !lc_wd_done)
+	{
+		vb_error("shutdown took longer than %d s: exiting now", lc_timeout_s);
+		_exit(VB_EXIT_FATAL);
+	}
+	return NULL;
+}
+
+/*
+ * vb_drain_begin
+ *	  Starts the drain budget and its watchdog; does nothing if the drain
+ *	  has begun already.  The main loop calls it once it sees
+ *	  vb_stopping().
+ */
+void
+vb_drain_begin(void)
+{
+	int64_t		total = (int64_t) lc_timeout_s * 1000;
+	int64_t		reserve = total / 4 < 5000 ? total / 4 : 5000;
+	pthread_condattr_t attr;
+
+	if (lc_stop_ms != 0)
+		return;
+	lc_stop_ms = vb_now_ms();
+	lc_deadline_ms = lc_stop_ms + total - reserve;
+	lc_wd_ms = total;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&lc_wd_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	lc_watchdog_started =
+		pthread_create(&lc_watchdog, NULL, lc_watchdog_run, &lc_wd_ms) == 0;
+	if (!lc_watchdog_started)
+		vb_warn("cannot start the shutdown watchdog: the drain has no hard limit");
+}
+
+/*
+ * vb_draining
+ *	  Whether vb_drain_begin() was called.
+ */
+bool
+vb_draining(void)
+{
+	return lc_stop_ms != 0;
+}
+
+/*
+ * vb_drain_deadline_ms
+ *	  Before the drain: far away.  During it: the end of its budget, or
+ *	  the moment it began after a second signal.
+ */
+int64_t
+vb_drain_deadline_ms(void)
+{
+	if (lc_stop_ms == 0)
+		return INT64_MAX;
+	if (lc_signals >= 2)
+		return lc_stop_ms;
+	return lc_deadline_ms;
+}
+
+/*
+ * vb_past_deadline
+ *	  The drain has used its budget: abandon what is in hand.
+ */
+bool
+vb_past_deadline(void)
+{
+	return lc_stop_ms != 0 && vb_now_ms() >= vb_drain_deadline_ms();
+}
+
+/*
+ * vb_lifecycle_end
+ *	  Stops the watchdog (everything closed in time).
+ */
+void
+vb_lifecycle_end(void)
+{
+	if (!lc_watchdog_started)
+		return;
+	pthread_mutex_lock(&lc_wd_lock);
+	lc_wd_done = true;
+	pthread_cond_signal(&lc_wd_cond);
+	pthread_mutex_unlock(&lc_wd_lock);
+	pthread_join(lc_watchdog, NULL);
+	pthread_cond_destroy(&lc_wd_cond);
+	lc_watchdog_started = false;
+}

@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * lifecycle.h
+ *	  Layer 1: signals, the stop and fatal state, the drain deadline and
+ *	  its watchdog (lifecycle.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef VOLTPAY_LIFECYCLE_H
+#define VOLTPAY_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+extern void vb_lifecycle_init(int shutdown_timeout_s);
+extern void vb_lifecycle_end(void);
+extern bool vb_stopping(void);
+extern bool vb_is_fatal(void);
+extern void vb_set_fatal(const char *why);
+extern void vb_drain_begin(void);
+extern bool vb_draining(void);
+extern int64_t vb_drain_deadline_ms(void);
+extern bool vb_past_deadline(void);
+
+#endif							/* VOLTPAY_LIFECYCLE_H */

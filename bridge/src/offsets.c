@@ -1,0 +1,166 @@
+/*-------------------------------------------------------------------------
+ *
+ * offsets.c
+ *	  Layer 2: offset commits and consumer lag of the partitions we own,
+ *	  built on the consumer's struct (consumer_int.h).
+ *
+ * Kafka's offsets are for lag tools and a fallback: the positions that
+ * count are the database's.  They are committed asynchronously at most
+ * once a second and not while a rebalance is known to be under way, and
+ * synchronously at shutdown.
+ *
+ * Lag per partition: the high watermark (cached from fetches, or asked
+ * for with ListOffsets while consumption is paused, since no fetch
+ * response refreshes it then) minus the next offset to apply.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "consumer_int.h"
+#include "log.h"
+#include "metrics.h"
+
+/*
+ * vb_consumer_commit
+ *	  Commits the next offsets of the partitions applied since the last
+ *	  commit (every assigned one when sync, or after a failed commit).
+ */
+void
+vb_consumer_commit(VbConsumer *c, bool sync)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t err;
+	int64_t		now = vb_now_ms();
+
+	if (!sync)
+	{
+		if (now < c->next_commit_ms)
+			return;
+		if (c->rebalancing_since && now - c->rebalancing_since < 60000)
+			return;
+		c->next_commit_ms = now + CONS_COMMIT_INTERVAL_MS;
+	}
+	l = rd_kafka_topic_partition_list_new(16);
+	for (int32_t p = 0; p < c->nparts; p++)
+	{
+		ConsPart   *cp = &c->parts[p];
+
+		if ((cp->touched || sync || c->commit_all) && cp->assigned && cp->applied_next >= 0)
+			rd_kafka_topic_partition_list_add(l, c->conf->input_topic, p)->offset = cp->applied_next;
+		cp->touched = false;
+	}
+	c->commit_all = false;
+	if (l->cnt > 0)
+	{
+		err = rd_kafka_commit(c->rk, l, sync ? 0 : 1);
+		if (err)
+		{
+			vb_metric_error(VB_E_COMMIT);
+			vb_warn("offset commit failed: %s (positions are kept in the database)",
+					rd_kafka_err2str(err));
+		}
+		else
+			vb_metric_add(VB_C_COMMITS, 1);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/*
+ * off_end_offsets
+ *	  While consumption is paused: the end offsets of the partitions in l
+ *	  (ListOffsets, at most every 2 s, 500 ms at most).  Returns a list,
+ *	  or NULL (then librdkafka's cache serves).
+ */
+static rd_kafka_topic_partition_list_t *
+off_end_offsets(VbConsumer *c, const rd_kafka_topic_partition_list_t *l)
+{
+	rd_kafka_topic_partition_list_t *q;
+	rd_kafka_resp_err_t err;
+
+	if (c->pause_mask == 0 || l->cnt == 0 || vb_now_ms() < c->next_ends_ms)
+		return NULL;
+	c->next_ends_ms = vb_now_ms() + 2000;
+	q = rd_kafka_topic_partition_list_copy(l);
+	for (int i = 0; i < q->cnt; i++)
+		q->elems[i].offset = RD_KAFKA_OFFSET_END;	/* "latest" */
+	err = rd_kafka_offsets_for_times(c->rk, q, 500);
+	if (err)
+	{
+		vb_debug("end offsets while paused: %s", rd_kafka_err2str(err));
+		rd_kafka_topic_partition_list_destroy(q);
+		return NULL;
+	}
+	return q;
+}
+
+/*
+ * off_warn_beyond
+ *	  Once per assignment: the database's position is past the log end.
+ */
+static void
+off_warn_beyond(VbConsumer *c, ConsPart *p, int32_t partition, int64_t hi)
+{
+	VbLogCtx	ctx = VB_LOGCTX_INIT;
+
+	if (p->warned_beyond)
+		return;
+	ctx.topic = c->conf->input_topic;
+	ctx.partition = partition;
+	ctx.offset = p->applied_next;
+	vb_log(VB_LOG_ERROR, &ctx, "the database's position %" PRId64 " is beyond the end of the log (%" PRId64 "): "
+		   "the topic was recreated or this is another cluster; messages below the position count as "
+		   "duplicates until a DBA resets it with voltpay.set_partition_position()",
+		   p->applied_next, hi);
+	p->warned_beyond = true;
+}
+
+/*
+ * vb_consumer_update_lag
+ *	  Per assigned partition: the high watermark minus the next offset to
+ *	  apply (or the consumer position while that is unknown), to the lag
+ *	  gauges.
+ */
+void
+vb_consumer_update_lag(VbConsumer *c)
+{
+	rd_kafka_topic_partition_list_t *l = vb_cons_assigned_list(c);
+	rd_kafka_topic_partition_list_t *ends = off_end_offsets(c, l);
+	int32_t    *parts = vb_xmalloc(sizeof(int32_t) * (size_t) (l->cnt + 1));
+	int64_t    *lags = vb_xmalloc(sizeof(int64_t) * (size_t) (l->cnt + 1));
+	int			n = 0;
+
+	if (l->cnt > 0)
+		rd_kafka_position(c->rk, l);
+	for (int i = 0; i < l->cnt; i++)
+	{
+		int64_t		lo,
+					hi,
+					pos;
+		ConsPart   *p = vb_cons_part(c, l->elems[i].partition);
+
+		if (rd_kafka_get_watermark_offsets(c->rk, c->conf->input_topic,
+										   l->elems[i].partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			lo = hi = -1;
+		if (ends && !ends->elems[i].err && ends->elems[i].offset > p->known_end)
+			p->known_end = ends->elems[i].offset;
+		if (p->known_end > hi)
+			hi = p->known_end;
+		if (hi < 0)
+			continue;
+		if (p->applied_next > hi)
+			off_warn_beyond(c, p, l->elems[i].partition, hi);
+		pos = p->applied_next >= 0 ? p->applied_next : l->elems[i].offset;
+		if (pos < 0)
+			pos = lo >= 0 ? lo : 0;
+		parts[n] = l->elems[i].partition;
+		lags[n++] = hi > pos ? hi - pos : 0;
+	}
+	vb_metric_set_lag(parts, lags, n);
+	free(parts);
+	free(lags);
+	if (ends)
+		rd_kafka_topic_partition_list_destroy(ends);
+	rd_kafka_topic_partition_list_destroy(l);
+}
