@@ -8,6 +8,8 @@
 #   prometheus-node-exporter      node memory and OOM-kill counters
 #   python3-confluent-kafka       monitoring/kafka-lag-exporter (Kafka group lag)
 #   python3-yaml                  the metric-name check reads alerts.yml
+#   python3-prometheus-client     the Kafka lag exporter serves /metrics with it;
+#                                 the tests parse scrapes with its parser
 #
 # Debian's maintainer scripts start and enable a service for each of the
 # three Prometheus packages.  We only want the binaries: the tests run
@@ -19,7 +21,7 @@
 set -euo pipefail
 
 debs=(prometheus prometheus-postgres-exporter prometheus-node-exporter
-	python3-confluent-kafka python3-yaml)
+	python3-confluent-kafka python3-yaml python3-prometheus-client)
 services=(prometheus prometheus-postgres-exporter prometheus-node-exporter)
 
 missing=()

@@ -24,10 +24,14 @@ exits 1 when anything is wrong.
 
 import argparse
 import json
+import os
 import re
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import promtext  # noqa: E402
 
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
             "group_right", "bool", "offset", "inf", "nan", "atan2"}
@@ -61,12 +65,8 @@ def selected_jobs(expr):
 
 
 def scraped_names(path):
-    names = set()
-    for line in open(path, encoding="utf-8", errors="replace"):
-        if not line.strip() or line.startswith("#"):
-            continue
-        names.add(re.match(r"[A-Za-z_:][A-Za-z0-9_:]*", line).group(0))
-    return names
+    """Every sample name in a scrape (parsed by prometheus_client, see promtext.py)."""
+    return {name for name, _, _ in promtext.samples(path)}
 
 
 def dashboard_queries(path):
@@ -142,8 +142,11 @@ def main():
     sources = {}
     for s in a.scrape:
         src, _, path = s.partition("=")
-        for n in scraped_names(path):
-            sources.setdefault(n, []).append(src)
+        try:
+            for n in scraped_names(path):
+                sources.setdefault(n, []).append(src)
+        except promtext.FormatError as e:
+            problems.append("scrape %s: %s" % (src, e))
 
     missing = 0
     for n in sorted(used) if not a.skip_names else []:
