@@ -97,12 +97,6 @@ typedef struct ApplyBatch
 } ApplyBatch;
 
 
-/* apply.c */
-extern SPIPlanPtr vp_apply_plan(SPIPlanPtr *cache, const char *sql, int nargs,
-								Oid *argtypes);
-extern void vp_apply_exec(SPIPlanPtr plan, Datum *args, const char *nulls,
-						  bool read_only, int expected, const char *what);
-
 /* positions.c */
 extern void vp_apply_positions(ApplyBatch *batch);
 extern void vp_apply_record_positions(ApplyBatch *batch);
