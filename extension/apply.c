@@ -276,11 +276,11 @@ apply_idempotency(ApplyBatch *batch)
 											  false, TYPALIGN_INT));
 
 	plan = vp_spi_plan(&apply_plan_idem_insert,
-					  "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
-					  " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
-					  " ORDER BY u.id"
-					  " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-					  2, argtypes);
+					   "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
+					   " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
+					   " ORDER BY u.id"
+					   " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+					   2, argtypes);
 	vp_spi_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
 	for (r = 0; r < SPI_processed; r++)
 	{
@@ -296,9 +296,9 @@ apply_idempotency(ApplyBatch *batch)
 
 	/* Some ids were recorded before: fetch their hashes. */
 	plan = vp_spi_plan(&apply_plan_idem_select,
-					  "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
-					  " WHERE message_id = ANY ($1)",
-					  1, argtypes);
+					   "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
+					   " WHERE message_id = ANY ($1)",
+					   1, argtypes);
 	vp_spi_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
 	for (r = 0; r < SPI_processed; r++)
 	{
@@ -398,17 +398,18 @@ apply_quarantine(ApplyBatch *batch)
 		ApplyItem  *it = &batch->items[i];
 		Datum		args[9];
 		char		nulls[9];
+
 		if (it->status != APPLY_REJECTED)
 			continue;
 		if (plan == NULL)
 			plan = vp_spi_plan(&apply_plan_reject,
-							  "INSERT INTO voltpay.rejected_message"
-							  " (message_id, reason, detail, record_key, payload,"
-							  "  src_topic, src_partition, src_offset, kafka_timestamp)"
-							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-							  " ON CONFLICT (src_topic, src_partition, src_offset) DO NOTHING"
-							  " RETURNING rejection_id",
-							  9, argtypes);
+							   "INSERT INTO voltpay.rejected_message"
+							   " (message_id, reason, detail, record_key, payload,"
+							   "  src_topic, src_partition, src_offset, kafka_timestamp)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+							   " ON CONFLICT (src_topic, src_partition, src_offset) DO NOTHING"
+							   " RETURNING rejection_id",
+							   9, argtypes);
 		memset(nulls, ' ', sizeof(nulls));
 		args[0] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
 		nulls[0] = it->has_id ? ' ' : 'n';
@@ -427,7 +428,7 @@ apply_quarantine(ApplyBatch *batch)
 		args[8] = TimestampTzGetDatum(it->kafka_ts);
 		nulls[8] = it->has_ts ? ' ' : 'n';
 		vp_spi_exec(plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
-				   "quarantining a message");
+					"quarantining a message");
 		it->dead_letter = SPI_processed > 0;
 	}
 }

@@ -68,8 +68,10 @@ typedef struct ApplyPartition
 	int64		rejected;
 } ApplyPartition;
 
-/* An outbox event queued by the batch, kept for the result of
- * apply_payment_batch_events(); in the batch's memory context. */
+/*
+ * An outbox event queued by the batch, kept for the result of
+ * apply_payment_batch_events(); in the batch's memory context.
+ */
 typedef struct ApplyEvent
 {
 	int			item;			/* index of its message */

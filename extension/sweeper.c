@@ -100,7 +100,7 @@ static char *sweep_database = NULL;
 static int	sweep_retention = 7 * 24 * 60;	/* minutes */
 static int	sweep_interval = 60 * 60;	/* seconds, 0 = disabled */
 static int	sweep_batch_size = 10000;
-static int	sweep_step_delay = 500;	/* milliseconds */
+static int	sweep_step_delay = 500; /* milliseconds */
 static int	sweep_lock_timeout = 5000;	/* milliseconds, 0 = wait */
 
 /* One run of the sweep, as recorded in voltpay.sweep_state. */
@@ -474,7 +474,7 @@ static void
 sweep_status_write(void)
 {
 	Oid			argtypes[8] = {TIMESTAMPTZOID, TIMESTAMPTZOID, DATEOID,
-		INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
+	INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
 	Datum		values[8];
 	char		nulls[8];
 	int			ret;
@@ -500,7 +500,7 @@ sweep_status_write(void)
 		nulls[6] = 'n';
 
 	ret = SPI_execute_plan(vp_spi_plan(&sweep_status_plan, SWEEP_STATUS_SQL,
-									  8, argtypes),
+									   8, argtypes),
 						   values, nulls, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "updating voltpay.sweep_state failed: %s",
