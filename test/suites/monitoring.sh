@@ -13,7 +13,12 @@
 #                exporters: its API shows the rates and the lag; every metric
 #                the alerts and the dashboard name is exported; every
 #                dashboard query runs; the bridge is stopped while messages
-#                keep arriving and VoltpayConsumerLagHigh goes pending
+#                keep arriving and VoltpayConsumerLagHigh (lag in seconds,
+#                threshold lowered to 5 s here) goes pending
+#   lag_seconds  the Kafka lag exporter against records produced at known
+#                times on a mock Kafka (test/monitoring/lag_seconds.py):
+#                kafka_exporter's values for the names it shares, lag in
+#                seconds within a poll interval plus 0.25 s
 #   traceparent  a message with a W3C traceparent header and one without,
 #                end to end (test/monitoring/traceparent.sh): events carry the
 #                trace on with new span ids or start a new one, and the
@@ -30,7 +35,7 @@ cd "$(dirname "$0")/../.."
 . test/bridge/lib.sh
 . test/monitoring/lib.sh
 
-ALL_SCENARIOS=(rules exporter e2e traceparent)
+ALL_SCENARIOS=(rules exporter e2e lag_seconds traceparent)
 
 VM_WORK=$(mktemp -d /tmp/voltpay-monitoring-test.XXXXXX)
 VB_WORK=$VM_WORK
@@ -171,6 +176,8 @@ scenario_e2e() {
 	vm_pg_exporter "$VB_DBNAME" || fail "postgres exporter did not start" || return 1
 	vm_lag_exporter "$VB_BROKERS" || fail "kafka lag exporter did not start: $(tail -n 2 "$VM_DIR/lag-exporter.log")" || return 1
 	vm_node_exporter || fail "node exporter did not start" || return 1
+	# Lag in seconds passes 60 s only after a minute of outage: 5 s here.
+	VM_THRESHOLDS=(consumer_lag_seconds=5)
 	vm_prometheus || fail "prometheus did not start: $(tail -n 3 "$VM_DIR/prometheus/prometheus.log")" || return 1
 	vm_wait_query 'count(up == 1) == 4' 20 >/dev/null ||
 		fail "not every target is up: $(vm_query 'up' | tr '\n' ' ')" || return 1
@@ -191,6 +198,8 @@ scenario_e2e() {
 	out=$(vm_wait_query 'count(kafka_consumergroup_lag{consumergroup="voltpay-writer"}) > 0' 10) ||
 		fail "no per-partition lag from the brokers" || return 1
 	out=$(vm_wait_query 'voltpay:consumer_lag:sum' 10) || fail "no voltpay:consumer_lag:sum" || return 1
+	out=$(vm_wait_query 'voltpay:consumer_lag_seconds:max' 10) || fail "no voltpay:consumer_lag_seconds:max" || return 1
+	echo "lag seconds during load: $(echo "$out" | awk '{print $NF}')" >>"$VM_DIR/results.txt"
 	out=$(vm_wait_query 'histogram_quantile(0.99, sum by (le) (rate(voltpay_bridge_end_to_end_latency_seconds_bucket[10s]))) > 0' 15) ||
 		fail "no end-to-end latency" || return 1
 	echo "e2e latency p99 during load: $out" >>"$VM_DIR/results.txt"
@@ -245,9 +254,16 @@ scenario_e2e() {
 	[ "$VB_RC" = 0 ] || fail "bridge exited with $VB_RC after SIGTERM" || return 1
 	vb_loadgen_bg --count 14000 --rate 4000 --accounts 500 --seed 43
 	out=$(vm_wait_query 'ALERTS{alertname="VoltpayConsumerLagHigh",alertstate="pending"}' 40) ||
-		fail "VoltpayConsumerLagHigh did not go pending (lag: $(vm_query 'voltpay:consumer_lag:sum'))" || return 1
+		fail "VoltpayConsumerLagHigh did not go pending (lag: $(vm_query 'voltpay:consumer_lag_seconds:max') s)" || return 1
 	echo "lag alert: $out" >>"$VM_DIR/results.txt"
-	echo "lag with the bridge down: $(vm_query 'voltpay:consumer_lag:sum')" >>"$VM_DIR/results.txt"
+	echo "lag with the bridge down: $(vm_query 'voltpay:consumer_lag:sum'), seconds $(vm_query 'voltpay:consumer_lag_seconds:max' | awk '{print $NF}')" >>"$VM_DIR/results.txt"
+	# While nothing consumes, the oldest unconsumed message only gets older.
+	local s1 s2
+	s1=$(vm_query 'voltpay:consumer_lag_seconds:max' | awk '{print $NF}')
+	sleep 3
+	s2=$(vm_query 'voltpay:consumer_lag_seconds:max' | awk '{print $NF}')
+	"$VM_PY" -c "import sys; sys.exit(0 if float('${s2:-nan}') >= float('${s1:-nan}') + 2 else 1)" ||
+		fail "lag in seconds did not grow with the bridge down: ${s1:-absent} then ${s2:-absent} 3 s later" || return 1
 	out=$(vm_wait_query 'ALERTS{alertname="VoltpayBridgeDown",alertstate="pending"}' 10) ||
 		fail "VoltpayBridgeDown did not go pending" || return 1
 	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
@@ -262,10 +278,22 @@ scenario_e2e() {
 		sleep 0.5
 	done
 	[ -z "$(vm_query 'ALERTS{alertname="VoltpayConsumerLagHigh"}')" ] ||
-		fail "VoltpayConsumerLagHigh still active after catching up: $(vm_query 'voltpay:consumer_lag:sum')" || return 1
+		fail "VoltpayConsumerLagHigh still active after catching up: $(vm_query 'voltpay:consumer_lag_seconds:max') s" || return 1
 	vb_bridge_signal 1 TERM
 	vb_bridge_wait 1 40
 	return 0
+}
+
+# The Kafka lag exporter against records produced at known times.
+scenario_lag_seconds() {
+	local rc
+	need bridge/voltpay-mockkafka || return 1
+	"$VM_PY" test/monitoring/lag_seconds.py bridge/voltpay-mockkafka \
+		monitoring/kafka-lag-exporter/voltpay-kafka-lag-exporter "$VM_DIR" 0.25 >"$VM_DIR/lag-seconds.out" 2>&1
+	rc=$?
+	cat "$VM_DIR/lag-seconds.out" >>"$VM_DIR/scenario.log"
+	grep '^lag_seconds: max error' "$VM_DIR/lag-seconds.out" | cut -d' ' -f2- >>"$VM_DIR/results.txt"
+	[ $rc = 0 ] || fail "$(grep -m1 '^lag_seconds: FAIL' "$VM_DIR/lag-seconds.out" || tail -n 1 "$VM_DIR/lag-seconds.out")"
 }
 
 # W3C trace context through the bridge (docs/monitoring.md, "Trace context").
