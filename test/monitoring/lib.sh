@@ -19,6 +19,8 @@
 
 VM_ROOT=${VM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VM_PY=/usr/bin/python3		# Debian's, with python3-confluent-kafka and python3-yaml
+# Grafana's foundation SDK, for monitoring/grafana/dashboard.py (scripts/deps.d/monitoring.sh)
+VM_GRAFANA_PY=${VOLTPAY_CACHE:-$HOME/.cache/voltpay}/grafana-sdk/bin/python
 declare -a VM_PIDS=()
 VM_TARGETS_BRIDGE=()
 VM_THRESHOLDS=()

@@ -3,7 +3,9 @@
 #
 #   rules        promtool check rules / check config / test rules (a unit test
 #                firing and one silent per alert), the dashboard's and the
-#                runbook's consistency with the rules
+#                runbook's consistency with the rules; the dashboard JSON is
+#                what monitoring/grafana/dashboard.py generates, byte for
+#                byte, and each of its queries parses
 #   exporter     prometheus-postgres-exporter with our queries file, as the
 #                unprivileged voltpay_exporter login, against a private
 #                cluster with pg_stat_statements: every figure it exports
@@ -86,6 +88,18 @@ scenario_rules() {
 		--dashboard monitoring/grafana/voltpay.json --prometheus-config monitoring/prometheus.yml \
 		--runbook docs/runbook.md --skip-names >"$VM_DIR/static-check.out" 2>&1 ||
 		fail "$(head -n 1 "$VM_DIR/static-check.out")" || return 1
+	# The dashboard is generated: dashboard.py gives the committed JSON,
+	# byte for byte, and every query of it parses (promtool, as rules).
+	[ -x "$VM_GRAFANA_PY" ] || fail "$VM_GRAFANA_PY is missing (make deps)" || return 1
+	"$VM_GRAFANA_PY" monitoring/grafana/dashboard.py >"$VM_DIR/voltpay.json" 2>"$VM_DIR/dashboard.err" ||
+		fail "monitoring/grafana/dashboard.py failed: $(tail -n 1 "$VM_DIR/dashboard.err")" || return 1
+	cmp -s "$VM_DIR/voltpay.json" monitoring/grafana/voltpay.json ||
+		fail "monitoring/grafana/voltpay.json differs from what dashboard.py generates (regenerate it, docs/monitoring.md section 6): $(diff monitoring/grafana/voltpay.json "$VM_DIR/voltpay.json" | head -n 4 | tr '\n' ' ')" || return 1
+	"$VM_PY" test/monitoring/check_metrics.py --dashboard monitoring/grafana/voltpay.json \
+		--query-rules 15s >"$VM_DIR/dashboard-queries.yml" || fail "could not list the dashboard's queries" || return 1
+	promtool check rules "$VM_DIR/dashboard-queries.yml" >"$VM_DIR/dashboard-queries.out" 2>&1 ||
+		fail "a dashboard query does not parse: $(grep -m2 -v '^Checking\|^  SUCCESS' "$VM_DIR/dashboard-queries.out" | tr '\n' ' ')" || return 1
+	echo "dashboard: $(grep -c 'record:' "$VM_DIR/dashboard-queries.yml") queries, generated and parsed" >>"$VM_DIR/results.txt"
 	return 0
 }
 
