@@ -68,6 +68,8 @@ check() {
 start_bridge() {
 	local id=$1
 	shift
+	# A crashing bridge leaves its core in the scenario's directory.
+	VB_BRIDGE_WRAP=(bash -c 'cd "$0" && ulimit -c unlimited && exec "$@"' "$VB_DIR")
 	vb_bridge_start "$id" --max-retry-backoff-ms 1000 "$@"
 	vb_bridge_wait_ready "$id" 30 2>>"$VB_DIR/scenario.log" || fail "bridge $id did not become ready"
 }
@@ -291,10 +293,15 @@ loss_figures() {
 
 # kill_scenario MODE: async_kill and sync_kill.
 kill_scenario() {
-	local mode=$1 sender t_kill t_promote conf=()
-	[ "$mode" = sync ] && conf=("synchronous_standby_names = 'node2'")
-	pair_begin "$VB_NAME" extension "${conf[@]}" || return 1
+	local mode=$1 sender t_kill t_promote i
+	pair_begin "$VB_NAME" extension || return 1
 	if [ "$mode" = sync ]; then
+		# Once the standby streams (before, CREATE DATABASE would wait).
+		fo_psql 1 -c "ALTER SYSTEM SET synchronous_standby_names = 'node2'" -c "SELECT pg_reload_conf()" >/dev/null
+		for i in $(seq 50); do
+			[ "$(fo_psql 1 -c "SELECT sync_state FROM pg_stat_replication")" = sync ] && break
+			sleep 0.1
+		done
 		[ "$(fo_psql 1 -c "SELECT sync_state FROM pg_stat_replication")" = sync ] ||
 			fail "node 2 is not a synchronous standby" || return 1
 	fi
@@ -395,7 +402,11 @@ scenario_switchover() {
 	export PGPORT=${FO_PORT[2]}
 	wait_ready_again "$t_promote" || return 1
 
-	# The old primary rejoins as the new standby.
+	# The old primary rejoins as the new standby.  PostgreSQL 15's pg_rewind
+	# reads the source's timeline from its control file, which the
+	# promotion updates only at its next checkpoint: one first, or
+	# pg_rewind sees "the same timeline" and compares nothing.
+	fo_psql 2 -d postgres -c "CHECKPOINT" || fail "CHECKPOINT on the new primary failed" || return 1
 	fo_pg pg_rewind -D "${FO_DATA[1]}" --source-server="host=127.0.0.1 port=${FO_PORT[2]} user=postgres dbname=postgres" \
 		-R >"$FO_NODES/pg_rewind.log" 2>&1 || fail "pg_rewind failed: $(tail -n 3 "$FO_NODES/pg_rewind.log")" || return 1
 	vb_log "pg_rewind: $(tr '\n' ' ' <"$FO_NODES/pg_rewind.log")"
@@ -433,7 +444,7 @@ scenario_switchover() {
 	[ "$dbcl_before" = "$dbcl_after" ] || fail "databasechangelog differs after the switchover" || return 1
 
 	figure "switchover: not ready $(fo_secs "$t_stop" "$T_READY") s (shutdown to ready), ready $(fo_secs "$t_promote" "$T_READY") s after the promotion;" \
-		"pg_rewind: $(grep -m1 -E 'no rewind required|Done|rewind' "$FO_NODES/pg_rewind.log" | tr -d '\n');" \
+		"pg_rewind: $(grep -m1 -E 'no rewind required|Done|rewind' "$FO_NODES/pg_rewind.log" | sed 's/^pg_rewind: //' | tr -d '\n');" \
 		"rejoined standby has $n1 payments like the primary; liquibase update ran 0 changesets"
 	SUMMARY="outage $(fo_secs "$t_stop" "$T_READY") s, ready $(fo_secs "$t_promote" "$T_READY") s after promote, rewind ok, liquibase 0 changesets"
 	stop_bridge 1 || return 1
