@@ -9,7 +9,7 @@ EXTVERSION	= $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" voltpay.contr
 MODULE_big	= voltpay
 OBJS		= extension/voltpay.o extension/message.o extension/validate.o \
 			  extension/iso_tables.o extension/apply.o extension/positions.o extension/writer.o extension/bulk.o \
-			  extension/outbox.o extension/trace.o \
+			  extension/outbox.o extension/trace.o extension/spi_util.o \
 			  extension/sweeper.o
 HEADERS		=
 PGFILEDESC	= "voltpay - exactly-once payment writer"
@@ -18,7 +18,24 @@ PGFILEDESC	= "voltpay - exactly-once payment writer"
 # versions and upgrade scripts are plain files in sql/.
 DATA_built	= sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA		= $(filter-out $(DATA_built), $(wildcard sql/$(EXTENSION)--*.sql))
-EXTRA_CLEAN	= sql/$(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN	= sql/$(EXTENSION)--$(EXTVERSION).sql test/results test/output_iso \
+			  test/regression.diffs test/regression.out
+
+# Tests through PGXS, against a running server (the PG* variables name it),
+# as pgvector and pg_cron do: `make install && make installcheck` runs the
+# pg_regress tests (test/sql, test/expected), the isolation specs
+# (test/specs) and the TAP tests (test/t; initdb refuses root, so run them
+# as another user).  One kind alone: installcheck-regress,
+# installcheck-isolation, prove_installcheck.  VP_TEST_OUTPUT is where
+# results and regression.diffs go.
+VP_TEST_OUTPUT	?= test
+REGRESS		= $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS	= --inputdir=test --outputdir=$(VP_TEST_OUTPUT)
+ISOLATION	= $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS	= --inputdir=test --outputdir=$(VP_TEST_OUTPUT)/output_iso \
+			  --load-extension=$(EXTENSION)
+TAP_TESTS	= 1
+PROVE_TESTS	= $(sort $(wildcard test/t/*.pl))
 
 PG_CONFIG	?= pg_config
 PG_CPPFLAGS	+= -Iextension
@@ -40,6 +57,16 @@ endif
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/parts/*.sql))
 	cat $^ > $@
+
+# PGXS's installcheck runs all three kinds; these run one each, through the
+# same PGXS rule.
+.PHONY: installcheck-regress installcheck-isolation prove_installcheck
+installcheck-regress:
+	$(MAKE) installcheck ISOLATION= TAP_TESTS=
+installcheck-isolation:
+	$(MAKE) installcheck REGRESS= TAP_TESTS=
+prove_installcheck:
+	$(MAKE) installcheck REGRESS= ISOLATION=
 
 .PHONY: deps bridge test test-meta test-pgtap test-regress test-isolation test-valgrind \
 		test-worker test-liquibase test-bridge test-kafka test-monitoring demo bench

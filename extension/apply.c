@@ -52,6 +52,7 @@
 
 #include "voltpay.h"
 #include "apply_int.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(apply_payment_batch);
 PG_FUNCTION_INFO_V1(apply_payment_batch_events);
@@ -60,44 +61,6 @@ PG_FUNCTION_INFO_V1(apply_payment_batch_events);
 static SPIPlanPtr apply_plan_idem_insert = NULL;
 static SPIPlanPtr apply_plan_idem_select = NULL;
 static SPIPlanPtr apply_plan_reject = NULL;
-
-/*
- * vp_apply_plan
- *	  Prepares and keeps a plan the first time it is needed.
- */
-SPIPlanPtr
-vp_apply_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*cache == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "voltpay: SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "voltpay: SPI_keepplan failed");
-		*cache = plan;
-	}
-	return *cache;
-}
-
-/*
- * vp_apply_exec
- *	  SPI_execute_plan that leaves the caller's memory context current and
- *	  checks the result code.
- */
-void
-vp_apply_exec(SPIPlanPtr plan, Datum *args, const char *nulls, bool read_only,
-		   int expected, const char *what)
-{
-	MemoryContext cxt = CurrentMemoryContext;
-	int			ret = SPI_execute_plan(plan, args, nulls, read_only, 0);
-
-	MemoryContextSwitchTo(cxt);
-	if (ret != expected)
-		elog(ERROR, "voltpay: %s failed: %s", what, SPI_result_code_string(ret));
-}
 
 /*
  * apply_array
@@ -312,13 +275,13 @@ apply_idempotency(ApplyBatch *batch)
 	args[1] = PointerGetDatum(construct_array(hashes, nfirst, BYTEAOID, -1,
 											  false, TYPALIGN_INT));
 
-	plan = vp_apply_plan(&apply_plan_idem_insert,
-					  "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
-					  " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
-					  " ORDER BY u.id"
-					  " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-					  2, argtypes);
-	vp_apply_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
+	plan = vp_spi_plan(&apply_plan_idem_insert,
+					   "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
+					   " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
+					   " ORDER BY u.id"
+					   " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+					   2, argtypes);
+	vp_spi_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
 	for (r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
@@ -332,11 +295,11 @@ apply_idempotency(ApplyBatch *batch)
 		return;
 
 	/* Some ids were recorded before: fetch their hashes. */
-	plan = vp_apply_plan(&apply_plan_idem_select,
-					  "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
-					  " WHERE message_id = ANY ($1)",
-					  1, argtypes);
-	vp_apply_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
+	plan = vp_spi_plan(&apply_plan_idem_select,
+					   "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
+					   " WHERE message_id = ANY ($1)",
+					   1, argtypes);
+	vp_spi_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
 	for (r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -435,17 +398,18 @@ apply_quarantine(ApplyBatch *batch)
 		ApplyItem  *it = &batch->items[i];
 		Datum		args[9];
 		char		nulls[9];
+
 		if (it->status != APPLY_REJECTED)
 			continue;
 		if (plan == NULL)
-			plan = vp_apply_plan(&apply_plan_reject,
-							  "INSERT INTO voltpay.rejected_message"
-							  " (message_id, reason, detail, record_key, payload,"
-							  "  src_topic, src_partition, src_offset, kafka_timestamp)"
-							  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-							  " ON CONFLICT (src_topic, src_partition, src_offset) DO NOTHING"
-							  " RETURNING rejection_id",
-							  9, argtypes);
+			plan = vp_spi_plan(&apply_plan_reject,
+							   "INSERT INTO voltpay.rejected_message"
+							   " (message_id, reason, detail, record_key, payload,"
+							   "  src_topic, src_partition, src_offset, kafka_timestamp)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+							   " ON CONFLICT (src_topic, src_partition, src_offset) DO NOTHING"
+							   " RETURNING rejection_id",
+							   9, argtypes);
 		memset(nulls, ' ', sizeof(nulls));
 		args[0] = it->has_id ? UUIDPGetDatum(&it->message_id) : (Datum) 0;
 		nulls[0] = it->has_id ? ' ' : 'n';
@@ -463,8 +427,8 @@ apply_quarantine(ApplyBatch *batch)
 		nulls[7] = it->has_coord ? ' ' : 'n';
 		args[8] = TimestampTzGetDatum(it->kafka_ts);
 		nulls[8] = it->has_ts ? ' ' : 'n';
-		vp_apply_exec(plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
-				   "quarantining a message");
+		vp_spi_exec(plan, args, nulls, false, SPI_OK_INSERT_RETURNING,
+					"quarantining a message");
 		it->dead_letter = SPI_processed > 0;
 	}
 }

@@ -68,8 +68,10 @@ typedef struct ApplyPartition
 	int64		rejected;
 } ApplyPartition;
 
-/* An outbox event queued by the batch, kept for the result of
- * apply_payment_batch_events(); in the batch's memory context. */
+/*
+ * An outbox event queued by the batch, kept for the result of
+ * apply_payment_batch_events(); in the batch's memory context.
+ */
 typedef struct ApplyEvent
 {
 	int			item;			/* index of its message */
@@ -96,12 +98,6 @@ typedef struct ApplyBatch
 	ApplyEvent *events;			/* 2 per message at most, input order */
 } ApplyBatch;
 
-
-/* apply.c */
-extern SPIPlanPtr vp_apply_plan(SPIPlanPtr *cache, const char *sql, int nargs,
-								Oid *argtypes);
-extern void vp_apply_exec(SPIPlanPtr plan, Datum *args, const char *nulls,
-						  bool read_only, int expected, const char *what);
 
 /* positions.c */
 extern void vp_apply_positions(ApplyBatch *batch);

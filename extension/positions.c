@@ -17,6 +17,7 @@
 
 #include "voltpay.h"
 #include "apply_int.h"
+#include "spi_util.h"
 
 /* Plans kept for the session. */
 static SPIPlanPtr positions_plan_read = NULL;
@@ -96,11 +97,11 @@ vp_apply_positions(ApplyBatch *batch)
 	args[1] = PointerGetDatum(construct_array(parts, batch->npartitions, INT4OID,
 											  4, true, TYPALIGN_INT));
 
-	plan = vp_apply_plan(&positions_plan_read,
-					  "SELECT partition, next_offset FROM voltpay.partition_position"
-					  " WHERE topic = $1 AND partition = ANY ($2)",
-					  2, argtypes);
-	vp_apply_exec(plan, args, NULL, true, SPI_OK_SELECT, "reading partition positions");
+	plan = vp_spi_plan(&positions_plan_read,
+					   "SELECT partition, next_offset FROM voltpay.partition_position"
+					   " WHERE topic = $1 AND partition = ANY ($2)",
+					   2, argtypes);
+	vp_spi_exec(plan, args, NULL, true, SPI_OK_SELECT, "reading partition positions");
 	for (r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -188,19 +189,18 @@ vp_apply_record_positions(ApplyBatch *batch)
 													  INT8OID, 8, FLOAT8PASSBYVAL,
 													  TYPALIGN_DOUBLE));
 
-	plan = vp_apply_plan(&positions_plan_record,
-					  "INSERT INTO voltpay.partition_position AS p"
-					  " (topic, partition, next_offset, applied, duplicate, rejected, last_apply_at)"
-					  " SELECT $1, u.part, u.next, u.a, u.d, u.r, now()"
-					  " FROM unnest($2, $3, $4, $5, $6) AS u (part, next, a, d, r)"
-					  " ORDER BY u.part"
-					  " ON CONFLICT (topic, partition) DO UPDATE SET"
-					  " next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset),"
-					  " applied = p.applied + EXCLUDED.applied,"
-					  " duplicate = p.duplicate + EXCLUDED.duplicate,"
-					  " rejected = p.rejected + EXCLUDED.rejected,"
-					  " last_apply_at = EXCLUDED.last_apply_at",
-					  6, argtypes);
-	vp_apply_exec(plan, args, NULL, false, SPI_OK_INSERT, "recording partition positions");
+	plan = vp_spi_plan(&positions_plan_record,
+					   "INSERT INTO voltpay.partition_position AS p"
+					   " (topic, partition, next_offset, applied, duplicate, rejected, last_apply_at)"
+					   " SELECT $1, u.part, u.next, u.a, u.d, u.r, now()"
+					   " FROM unnest($2, $3, $4, $5, $6) AS u (part, next, a, d, r)"
+					   " ORDER BY u.part"
+					   " ON CONFLICT (topic, partition) DO UPDATE SET"
+					   " next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset),"
+					   " applied = p.applied + EXCLUDED.applied,"
+					   " duplicate = p.duplicate + EXCLUDED.duplicate,"
+					   " rejected = p.rejected + EXCLUDED.rejected,"
+					   " last_apply_at = EXCLUDED.last_apply_at",
+					   6, argtypes);
+	vp_spi_exec(plan, args, NULL, false, SPI_OK_INSERT, "recording partition positions");
 }
-

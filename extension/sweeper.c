@@ -60,6 +60,7 @@
 #include "utils/timestamp.h"
 
 #include "voltpay.h"
+#include "spi_util.h"
 
 PG_FUNCTION_INFO_V1(sweep_idempotency);
 
@@ -99,7 +100,7 @@ static char *sweep_database = NULL;
 static int	sweep_retention = 7 * 24 * 60;	/* minutes */
 static int	sweep_interval = 60 * 60;	/* seconds, 0 = disabled */
 static int	sweep_batch_size = 10000;
-static int	sweep_step_delay = 500;	/* milliseconds */
+static int	sweep_step_delay = 500; /* milliseconds */
 static int	sweep_lock_timeout = 5000;	/* milliseconds, 0 = wait */
 
 /* One run of the sweep, as recorded in voltpay.sweep_state. */
@@ -128,8 +129,6 @@ static bool sweep_missing_logged = false;
 static bool sweep_check_retention(int *newval, void **extra,
 								  GucSource source);
 static DateADT sweep_cutoff(void);
-static SPIPlanPtr sweep_plan(SPIPlanPtr *cache, const char *sql, int nargs,
-							 Oid *argtypes);
 static uint64 sweep_delete(DateADT cutoff, int limit);
 static void sweep_log_run(const char *who, const SweepRun *run);
 static void sweep_session_settings(void);
@@ -289,29 +288,6 @@ sweep_cutoff(void)
 }
 
 /*
- * sweep_plan
- *	  Returns *cache, preparing and keeping the statement on first use.
- *	  SPI must be connected.
- */
-static SPIPlanPtr
-sweep_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan;
-
-	if (*cache != NULL)
-		return *cache;
-
-	plan = SPI_prepare(sql, nargs, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-			 sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	*cache = plan;
-	return plan;
-}
-
-/*
  * sweep_delete
  *	  Deletes idempotency rows processed before cutoff, oldest first: at
  *	  most limit of them, or all when limit is 0.  Returns how many.  SPI
@@ -328,9 +304,9 @@ sweep_delete(DateADT cutoff, int limit)
 	values[0] = DateADTGetDatum(cutoff);
 	values[1] = Int64GetDatum((int64) limit);
 	if (limit > 0)
-		plan = sweep_plan(&sweep_step_plan, SWEEP_STEP_SQL, 2, argtypes);
+		plan = vp_spi_plan(&sweep_step_plan, SWEEP_STEP_SQL, 2, argtypes);
 	else
-		plan = sweep_plan(&sweep_all_plan, SWEEP_ALL_SQL, 1, argtypes);
+		plan = vp_spi_plan(&sweep_all_plan, SWEEP_ALL_SQL, 1, argtypes);
 
 	ret = SPI_execute_plan(plan, values, NULL, false, 0);
 	if (ret != SPI_OK_DELETE)
@@ -498,7 +474,7 @@ static void
 sweep_status_write(void)
 {
 	Oid			argtypes[8] = {TIMESTAMPTZOID, TIMESTAMPTZOID, DATEOID,
-		INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
+	INT8OID, INT4OID, TEXTOID, TIMESTAMPTZOID, INT4OID};
 	Datum		values[8];
 	char		nulls[8];
 	int			ret;
@@ -523,8 +499,8 @@ sweep_status_write(void)
 	if (sweep_next_run == 0)
 		nulls[6] = 'n';
 
-	ret = SPI_execute_plan(sweep_plan(&sweep_status_plan, SWEEP_STATUS_SQL,
-									  8, argtypes),
+	ret = SPI_execute_plan(vp_spi_plan(&sweep_status_plan, SWEEP_STATUS_SQL,
+									   8, argtypes),
 						   values, nulls, false, 0);
 	if (ret != SPI_OK_UPDATE)
 		elog(ERROR, "updating voltpay.sweep_state failed: %s",

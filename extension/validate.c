@@ -33,6 +33,8 @@
 #define VAL_IS_ALNUM(c)		(VAL_IS_ALPHA(c) || VAL_IS_DIGIT(c))
 #define VAL_TO_UPPER(c)		(VAL_IS_LOWER(c) ? (char) ((c) - 'a' + 'A') : (c))
 
+static bool val_fail(char **detail, const char *fmt, ...) pg_attribute_printf(2, 3);
+
 /*
  * val_fail
  *	  Sets *detail to a palloc'd copy of the formatted predicate (when
@@ -40,11 +42,7 @@
  *	  "return val_fail(detail, ...)".
  */
 static bool
-val_fail(char **detail, const char *fmt,...)
-pg_attribute_printf(2, 3);
-
-static bool
-val_fail(char **detail, const char *fmt,...)
+val_fail(char **detail, const char *fmt, ...)
 {
 	if (detail != NULL)
 	{

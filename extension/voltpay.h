@@ -15,6 +15,8 @@
  *	  positions.c	recorded positions of the source partitions
  *	  writer.c		writer tables and outbox rows of a batch
  *	  bulk.c		multi-row heap insertion into voltpay's own tables
+ *	  spi_util.c	SPI plans kept for the session, checked execution
+ *					(apply.c, positions.c, sweeper.c)
  *	  outbox.c		bodies and headers of the downstream events
  *	  trace.c		W3C trace context carried to the events
  *	  sweeper.c		idempotency retention: sweep function and background

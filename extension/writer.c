@@ -25,8 +25,8 @@
  */
 static void
 writer_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
-				 const char *kind, const char *key, bytea *value,
-				 const VpHeaders *headers)
+				  const char *kind, const char *key, bytea *value,
+				  const VpHeaders *headers)
 {
 	Datum		values[8];
 	bool		nulls[8] = {false};
@@ -61,7 +61,7 @@ writer_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
 		ev->headers.n = headers->n;
 		for (i = 0; i < headers->n; i++)
 		{
-			ev->headers.keys[i] = headers->keys[i];	/* literals */
+			ev->headers.keys[i] = headers->keys[i]; /* literals */
 			ev->headers.values[i] = pstrdup(headers->values[i]);
 		}
 		MemoryContextSwitchTo(old);
@@ -74,7 +74,7 @@ writer_outbox_add(VpBulkInsert *outbox, ApplyBatch *batch, ApplyItem *it,
  */
 static void
 writer_party(VpBulkInsert *party, Datum payment_id, const char *role,
-			const VpParty *p)
+			 const VpParty *p)
 {
 	Datum		values[5];
 	bool		nulls[5] = {false};
@@ -175,13 +175,13 @@ vp_apply_write(ApplyBatch *batch)
 			vp_event_headers(&headers, &p->message_id, "payment_applied",
 							 it->traceparent);
 			writer_outbox_add(outbox, batch, it, "read", p->account_id,
-							 writer_bytea(vp_event_read(p, batch->now)), &headers);
+							  writer_bytea(vp_event_read(p, batch->now)), &headers);
 			if (p->customer_email)
 			{
 				vp_event_headers(&headers, &p->message_id, "payment_email",
 								 it->traceparent);
 				writer_outbox_add(outbox, batch, it, "email", p->account_id,
-								 writer_bytea(vp_event_email(p)), &headers);
+								  writer_bytea(vp_event_email(p)), &headers);
 			}
 			MemoryContextSwitchTo(old);
 		}
@@ -195,7 +195,7 @@ vp_apply_write(ApplyBatch *batch)
 								   batch->topic, it->partition, it->offset,
 								   it->has_coord, it->traceparent);
 			writer_outbox_add(outbox, batch, it, "dead_letter", it->key,
-							 it->payload ? it->payload : writer_bytea(""), &headers);
+							  it->payload ? it->payload : writer_bytea(""), &headers);
 			MemoryContextSwitchTo(old);
 		}
 		MemoryContextReset(rowcxt);
@@ -213,4 +213,3 @@ vp_apply_write(ApplyBatch *batch)
 	MemoryContextDelete(rowcxt);
 	CommandCounterIncrement();
 }
-

@@ -9,17 +9,36 @@ a keyword/value string (host=... dbname=...), or empty: then only the PG*
 variables and libpq's defaults count.  As with libpq, what CONNINFO gives
 overrides the PG* variables.
 
+CONNINFO is parsed by libpq itself (PQconninfoParse, through psycopg's
+psycopg.conninfo.conninfo_to_dict; Debian python3-psycopg), so URL
+decoding, quoting, several hosts, IPv6 addresses, ssl=true and libpq's
+error messages are libpq's.  This program only maps the result to JDBC.
+
 Prints four NUL-terminated fields: the JDBC URL, the user name, the
 password and the password file (the last three possibly empty).  The
 password is kept out of the URL so that Liquibase never prints it; without
 one the JDBC driver reads the password file (passfile, PGPASSFILE, else
-~/.pgpass) like libpq.  Exits 2 with a message on stderr for what JDBC
-cannot do (Unix sockets, unknown keywords).
+~/.pgpass) like libpq.  Exits 2 with a message on stderr for what libpq
+rejects and what JDBC cannot do (Unix sockets, keywords with no JDBC
+equivalent).
 """
 import getpass
 import os
 import sys
-from urllib.parse import quote, unquote, urlsplit, parse_qsl
+from urllib.parse import quote
+
+try:
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+except ImportError:
+    # Debian's python3-psycopg is installed for Debian's interpreter; a
+    # python3 first in PATH (pyenv, a virtualenv) may not see it.
+    if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") \
+            and os.access("/usr/bin/python3", os.X_OK):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    print("lb.sh: psycopg is missing (Debian package python3-psycopg; make deps installs it)",
+          file=sys.stderr)
+    sys.exit(2)
 
 # libpq environment variables and the keyword each one sets.
 ENV = {
@@ -34,7 +53,9 @@ ENV = {
 }
 
 # libpq keyword -> pgjdbc property; None: handled elsewhere or meaningless
-# to JDBC (the driver reads PGPASSFILE and ~/.pgpass itself).
+# to JDBC (the driver reads PGPASSFILE and ~/.pgpass itself).  A keyword
+# libpq knows but this table does not is refused: it has no JDBC meaning
+# we could vouch for.
 JDBC = {
     "host": None, "hostaddr": None, "port": None, "dbname": None,
     "user": None, "password": None, "passfile": None,
@@ -44,7 +65,7 @@ JDBC = {
     "connect_timeout": "connectTimeout", "options": "options",
     "target_session_attrs": "targetServerType", "gssencmode": "gssEncMode",
     "channel_binding": "channelBinding", "keepalives": "tcpKeepAlive",
-    "service": None, "sslcompression": None, "sslcrl": None,
+    "service": None, "sslcompression": None, "sslcrl": None, "sslcrldir": None,
     "krbsrvname": "kerberosServerName", "gsslib": None,
     "keepalives_idle": None, "keepalives_interval": None,
     "keepalives_count": None, "tcp_user_timeout": None,
@@ -63,87 +84,6 @@ def die(msg):
     sys.exit(2)
 
 
-def parse_keyword_value(s):
-    """libpq keyword = value syntax: values may be single-quoted, with
-    backslash escapes inside and outside quotes."""
-    out, i, n = {}, 0, len(s)
-    while True:
-        while i < n and s[i].isspace():
-            i += 1
-        if i >= n:
-            return out
-        j = i
-        while j < n and s[j] != "=" and not s[j].isspace():
-            j += 1
-        key = s[i:j]
-        while j < n and s[j].isspace():
-            j += 1
-        if j >= n or s[j] != "=":
-            die('missing "=" after "%s" in the connection string' % key)
-        j += 1
-        while j < n and s[j].isspace():
-            j += 1
-        val = []
-        if j < n and s[j] == "'":
-            j += 1
-            while True:
-                if j >= n:
-                    die("unterminated quoted string in the connection string")
-                if s[j] == "\\" and j + 1 < n:
-                    val.append(s[j + 1]); j += 2
-                elif s[j] == "'":
-                    j += 1
-                    break
-                else:
-                    val.append(s[j]); j += 1
-        else:
-            while j < n and not s[j].isspace():
-                if s[j] == "\\" and j + 1 < n:
-                    val.append(s[j + 1]); j += 2
-                else:
-                    val.append(s[j]); j += 1
-        out[key] = "".join(val)
-        i = j
-
-
-def parse_url(s):
-    """libpq URI: postgresql://[user[:password]@][host][:port][,...][/dbname][?param=value&...]"""
-    out = {}
-    rest = s.split("://", 1)[1]
-    # urlsplit cannot take several hosts: cut the authority by hand.
-    cut = len(rest)
-    for c in "/?":
-        k = rest.find(c)
-        if k != -1:
-            cut = min(cut, k)
-    authority, tail = rest[:cut], rest[cut:]
-    if "@" in authority:
-        userinfo, authority = authority.rsplit("@", 1)
-        if ":" in userinfo:
-            u, p = userinfo.split(":", 1)
-            out["user"], out["password"] = unquote(u), unquote(p)
-        elif userinfo:
-            out["user"] = unquote(userinfo)
-    hosts, ports = [], []
-    for hp in authority.split(",") if authority else []:
-        if hp.startswith("["):          # [IPv6]:port
-            h, _, p = hp[1:].partition("]")
-            p = p[1:] if p.startswith(":") else ""
-        else:
-            h, _, p = hp.partition(":")
-        hosts.append(unquote(h)); ports.append(p)
-    if hosts and any(hosts):
-        out["host"] = ",".join(hosts)
-    if any(ports):
-        out["port"] = ",".join(ports)
-    parts = urlsplit("x://h" + tail)
-    if parts.path not in ("", "/"):
-        out["dbname"] = unquote(parts.path[1:])
-    for k, v in parse_qsl(parts.query, keep_blank_values=True):
-        out[k] = v
-    return out
-
-
 def emit(*fields):
     sys.stdout.write("".join(f + "\0" for f in fields))
 
@@ -159,14 +99,16 @@ def main():
         # Already JDBC: passed through; credentials from PGUSER/PGPASSWORD.
         emit(s, opts.get("user", ""), opts.get("password", ""), opts.get("passfile", ""))
         return
-    if s.startswith(("postgresql://", "postgres://")):
-        opts.update(parse_url(s))
-    elif s:
-        opts.update(parse_keyword_value(s))
+    try:
+        given = conninfo_to_dict(s)
+    except ProgrammingError as e:
+        die("invalid connection string: %s" % str(e).strip())
+    # libpq reports an empty value (host= , a URL's empty user) as absent.
+    opts.update({k: v for k, v in given.items() if v is not None})
 
     for k in opts:
         if k not in JDBC:
-            die('connection keyword "%s" is not known to libpq or cannot be passed to JDBC' % k)
+            die('connection keyword "%s" has no JDBC equivalent here' % k)
     if opts.get("service"):
         die("PGSERVICE/service= is not supported here: give host, port and dbname "
             "(or a postgresql:// URL) instead")
@@ -187,6 +129,7 @@ def main():
                 'postgresql://localhost:5432/dbname)' % h)
     addrs = []
     for h, p in zip(hosts, ports):
+        h = h or "localhost"
         h = "[%s]" % h if ":" in h else h
         addrs.append(h + (":" + p if p else ":5432"))
 

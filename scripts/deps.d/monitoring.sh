@@ -8,6 +8,14 @@
 #   prometheus-node-exporter      node memory and OOM-kill counters
 #   python3-confluent-kafka       monitoring/kafka-lag-exporter (Kafka group lag)
 #   python3-yaml                  the metric-name check reads alerts.yml
+#   python3-prometheus-client     the Kafka lag exporter serves /metrics with it;
+#                                 the tests parse scrapes with its parser
+#   python3-venv                  for the virtualenv below
+#
+# and, from PyPI, Grafana's foundation SDK for monitoring/grafana/dashboard.py
+# (the version and hash pinned in monitoring/grafana/requirements.txt) into
+# the virtualenv ${VOLTPAY_CACHE:-~/.cache/voltpay}/grafana-sdk: Debian's
+# pip is externally managed.  Reinstalled when requirements.txt changes.
 #
 # Debian's maintainer scripts start and enable a service for each of the
 # three Prometheus packages.  We only want the binaries: the tests run
@@ -17,9 +25,10 @@
 # install (policy-rc.d), and whatever still runs or is enabled afterwards
 # is stopped and disabled.  Idempotent and quiet when all is there.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 
 debs=(prometheus prometheus-postgres-exporter prometheus-node-exporter
-	python3-confluent-kafka python3-yaml)
+	python3-confluent-kafka python3-yaml python3-prometheus-client python3-venv)
 services=(prometheus prometheus-postgres-exporter prometheus-node-exporter)
 
 missing=()
@@ -67,5 +76,17 @@ else
 			$sudo update-rc.d "$s" disable >/dev/null 2>&1 || true
 		fi
 	done
+fi
+
+venv=${VOLTPAY_CACHE:-$HOME/.cache/voltpay}/grafana-sdk
+req=monitoring/grafana/requirements.txt
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ "$(cat "$venv/.voltpay-requirements.sha256" 2>/dev/null)" != "$want" ] || [ ! -x "$venv/bin/python" ]; then
+	echo "deps: installing Grafana's foundation SDK ($req) into $venv"
+	rm -rf "$venv"
+	mkdir -p "$(dirname "$venv")"
+	/usr/bin/python3 -m venv "$venv"
+	"$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$req"
+	echo "$want" >"$venv/.voltpay-requirements.sha256"
 fi
 exit 0

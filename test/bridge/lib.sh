@@ -26,6 +26,9 @@
 # (milliseconds), finish_load SECS, two_bridges_failover.  A suite defines
 # its own start_bridge and check.
 #
+# run_scenario NAME runs one scenario and prints its line, for the bridge,
+# kafka and monitoring suites, tailored by VB_RUN_* settings and hooks.
+#
 # Every process started here is recorded in VB_PIDS and stopped by PID.
 
 VB_ROOT=${VB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -377,4 +380,81 @@ two_bridges_failover() {
 	vb_wait_caught_up 120 || fail "surviving bridge did not catch up" || return 1
 	n=$(vb_bridge_metric 1 voltpay_bridge_assigned_partitions)
 	[ "$n" = "$VB_PARTITIONS" ] || fail "surviving bridge owns $n partitions, not $VB_PARTITIONS"
+}
+
+# ---------------------------------------------------------------------------
+# run_scenario NAME: the scenario runner of the bridge, kafka and monitoring
+# suites.  Runs scenario_NAME in a subshell whose output goes to a file, then
+# prints one line, "ok   NAME  SECS  SUMMARY" or "FAIL NAME  SECS  REASON"
+# (the first line of fail.txt, else the exit status) followed by the
+# failure's details, and counts it in the caller's passed or failed.  DIR,
+# the scenario's directory, is $VB_WORK/NAME.  A suite tailors it with:
+#
+#   VB_RUN_WIDTH    width of the name column
+#   VB_RUN_STDOUT   where the subshell's output goes: "work" for
+#                   $VB_WORK/NAME.stdout, beside DIR (vb_scenario_begin
+#                   empties DIR), or "dir" for DIR/stdout (DIR made first)
+#
+# and these hooks, each the name of a function:
+#
+#   VB_RUN_BEGIN NAME     in the subshell, before the scenario; exits the
+#                         subshell when the scenario cannot start
+#   VB_RUN_END            the subshell's EXIT trap
+#   VB_RUN_SUMMARY DIR    prints the text after an "ok" line
+#   VB_RUN_DETAILS DIR    prints the lines after a "FAIL" line
+#   VB_RUN_AFTER NAME DIR RC SECS   last, after either line
+# ---------------------------------------------------------------------------
+
+VB_RUN_WIDTH=14
+VB_RUN_STDOUT=work
+VB_RUN_BEGIN=vb_run_begin
+VB_RUN_END=vb_scenario_end
+VB_RUN_SUMMARY=vb_run_summary
+VB_RUN_DETAILS=vb_run_details
+VB_RUN_AFTER=:
+
+# vb_run_begin NAME: a fresh database and directory (vb_scenario_begin), or
+# fail.txt says why not and the subshell exits.
+vb_run_begin() {
+	vb_scenario_begin "$1" >/dev/null || { echo "could not create the database" >"$VB_DIR/fail.txt"; exit 1; }
+}
+
+# vb_run_summary DIR: the checker's "expected ..." line.
+vb_run_summary() {
+	grep -m1 '^checker: expected' "$1/checker.out" 2>/dev/null | sed 's/^checker: //'
+}
+
+# vb_run_details DIR: vb_failure_details and where the logs are.
+vb_run_details() {
+	vb_failure_details "$1"
+	echo "    (logs: $1)"
+}
+
+run_scenario() {
+	local name=$1 start rc dir out secs
+	start=$(date +%s)
+	dir=$VB_WORK/$name
+	if [ "$VB_RUN_STDOUT" = dir ]; then
+		mkdir -p "$dir"
+		out=$dir/stdout
+	else
+		out=$VB_WORK/$name.stdout
+	fi
+	(
+		trap "$VB_RUN_END" EXIT
+		"$VB_RUN_BEGIN" "$name"
+		"scenario_$name"
+	) >"$out" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	if [ $rc = 0 ]; then
+		printf "ok   %-${VB_RUN_WIDTH}s %3ds  %s\n" "$name" "$secs" "$("$VB_RUN_SUMMARY" "$dir")"
+		passed=$((passed + 1))
+	else
+		printf "FAIL %-${VB_RUN_WIDTH}s %3ds  %s\n" "$name" "$secs" \
+			"$(head -n 1 "$dir/fail.txt" 2>/dev/null || echo "exit $rc")"
+		failed=$((failed + 1))
+		"$VB_RUN_DETAILS" "$dir"
+	fi
+	"$VB_RUN_AFTER" "$name" "$dir" "$rc" "$secs"
 }

@@ -18,16 +18,25 @@ runbook_url whose #anchor is a heading of the runbook.
 prints each dashboard query on one line as JSON, with $__rate_interval
 replaced by RATE, for running them against a real Prometheus.
 
+  check_metrics.py --dashboard FILE --query-rules RATE
+
+prints the dashboard's queries as a Prometheus rules file (one recording
+rule per query), so that `promtool check rules` parses every one of them.
+
 Prints one line per problem and "check_metrics: N names checked, N missing";
 exits 1 when anything is wrong.
 """
 
 import argparse
 import json
+import os
 import re
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import promtext  # noqa: E402
 
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
             "group_right", "bool", "offset", "inf", "nan", "atan2"}
@@ -61,12 +70,8 @@ def selected_jobs(expr):
 
 
 def scraped_names(path):
-    names = set()
-    for line in open(path, encoding="utf-8", errors="replace"):
-        if not line.strip() or line.startswith("#"):
-            continue
-        names.add(re.match(r"[A-Za-z_:][A-Za-z0-9_:]*", line).group(0))
-    return names
+    """Every sample name in a scrape (parsed by prometheus_client, see promtext.py)."""
+    return {name for name, _, _ in promtext.samples(path)}
 
 
 def dashboard_queries(path):
@@ -99,6 +104,7 @@ def main():
     ap.add_argument("--runbook")
     ap.add_argument("--scrape", action="append", default=[], help="SOURCE=FILE")
     ap.add_argument("--queries", metavar="RATE")
+    ap.add_argument("--query-rules", metavar="RATE")
     ap.add_argument("--list", action="store_true", help="print each name and where it comes from")
     ap.add_argument("--skip-names", action="store_true",
                     help="no scrapes to compare with: check jobs, runbook and dashboard structure only")
@@ -108,6 +114,15 @@ def main():
         _, qs = dashboard_queries(a.dashboard)
         for title, q in qs:
             print(json.dumps({"panel": title, "query": q.replace("$__rate_interval", a.queries)}))
+        return 0
+
+    if a.query_rules:
+        _, qs = dashboard_queries(a.dashboard)
+        rules = [{"record": "dashboard:query_%d" % i,
+                  "expr": q.replace("$__rate_interval", a.query_rules),
+                  "labels": {"panel": title}} for i, (title, q) in enumerate(qs, 1)]
+        print(yaml.safe_dump({"groups": [{"name": "dashboard-queries", "rules": rules}]},
+                             sort_keys=False, allow_unicode=True), end="")
         return 0
 
     problems = []
@@ -142,8 +157,11 @@ def main():
     sources = {}
     for s in a.scrape:
         src, _, path = s.partition("=")
-        for n in scraped_names(path):
-            sources.setdefault(n, []).append(src)
+        try:
+            for n in scraped_names(path):
+                sources.setdefault(n, []).append(src)
+        except promtext.FormatError as e:
+            problems.append("scrape %s: %s" % (src, e))
 
     missing = 0
     for n in sorted(used) if not a.skip_names else []:

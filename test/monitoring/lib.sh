@@ -10,15 +10,20 @@
 #   vm_node_exporter                  meminfo and vmstat collectors only
 #   vm_prometheus                     Prometheus scraping every started
 #                                     source each second, monitoring/alerts.yml
-#                                     evaluated each second; VM_PROM_URL
+#                                     evaluated each second; VM_PROM_URL.
+#                                     VM_THRESHOLDS=(NAME=VALUE...) sets
+#                                     voltpay:threshold:NAME in its copy
 #   vm_query EXPR                     instant query: "labels value" lines
 #   vm_wait_query EXPR SECONDS        until EXPR returns a series
 #   vm_scrape URL FILE                GET URL into FILE
 
 VM_ROOT=${VM_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VM_PY=/usr/bin/python3		# Debian's, with python3-confluent-kafka and python3-yaml
+# Grafana's foundation SDK, for monitoring/grafana/dashboard.py (scripts/deps.d/monitoring.sh)
+VM_GRAFANA_PY=${VOLTPAY_CACHE:-$HOME/.cache/voltpay}/grafana-sdk/bin/python
 declare -a VM_PIDS=()
 VM_TARGETS_BRIDGE=()
+VM_THRESHOLDS=()
 VM_PGEXP_PORT= VM_LAG_PORT= VM_NODE_PORT= VM_PROM_URL=
 
 vm_log() { echo "$(date +%T) $*" >>"$VM_DIR/scenario.log"; }
@@ -94,6 +99,14 @@ vm_prometheus() {
 	local dir=$VM_DIR/prometheus port t
 	mkdir -p "$dir/data"
 	cp "$VM_ROOT/monitoring/alerts.yml" "$dir/alerts.yml"
+	for t in "${VM_THRESHOLDS[@]}"; do
+		# The expr line after "record: voltpay:threshold:NAME".
+		sed -i "/record: voltpay:threshold:${t%%=*}\$/{n;s/vector([^)]*)/vector(${t#*=})/}" "$dir/alerts.yml"
+		grep -A1 "record: voltpay:threshold:${t%%=*}\$" "$dir/alerts.yml" | grep -q "vector(${t#*=})" || {
+			vm_log "threshold ${t%%=*} not found in alerts.yml"
+			return 1
+		}
+	done
 	port=$(vp_free_port)
 	{
 		echo "global: {scrape_interval: 1s, evaluation_interval: 1s, scrape_timeout: 1s}"

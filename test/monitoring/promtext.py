@@ -3,29 +3,42 @@
 
   promtext.py get FILE NAME [LABEL=VALUE | LABEL~REGEX]...
       sum of the samples NAME whose labels match; prints nothing and exits
-      1 when none matches
+      1 when none matches, exits 2 when FILE is not valid text format
   promtext.py query URL EXPR
       instant query against a Prometheus; prints "labels value" per series,
       exits 2 when Prometheus answers with an error
+
+The text format is parsed by prometheus_client.parser (Debian
+python3-prometheus-client), the reference Python client's own parser:
+NAME is a sample's full name (foo_total, foo_bucket, foo_sum), label
+values come unescaped, and a malformed line is an error, not skipped.
+samples() is also used by check_metrics.py.
 """
 
 import json
 import re
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
-SAMPLE = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(\{(.*)\})?\s+(\S+)')
-LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+from prometheus_client.parser import text_string_to_metric_families
+
+
+class FormatError(Exception):
+    pass
 
 
 def samples(path):
-    for line in open(path, encoding="utf-8", errors="replace"):
-        if line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        if m:
-            yield m.group(1), dict(LABEL.findall(m.group(3) or "")), float(m.group(4))
+    """(name, labels, value) of every sample in the exposition text at PATH."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                yield s.name, s.labels, s.value
+    except ValueError as e:
+        raise FormatError("%s: not Prometheus text format: %s" % (path, e)) from None
 
 
 def matches(labels, conds):
@@ -42,14 +55,18 @@ def matches(labels, conds):
 
 
 def main():
-    if sys.argv[1] == "get":
+    if len(sys.argv) >= 4 and sys.argv[1] == "get":
         path, name, conds = sys.argv[2], sys.argv[3], sys.argv[4:]
-        vals = [v for n, l, v in samples(path) if n == name and matches(l, conds)]
+        try:
+            vals = [v for n, l, v in samples(path) if n == name and matches(l, conds)]
+        except FormatError as e:
+            print("promtext: %s" % e, file=sys.stderr)
+            return 2
         if not vals:
             return 1
         print("%g" % sum(vals))
         return 0
-    if sys.argv[1] == "query":
+    if len(sys.argv) == 4 and sys.argv[1] == "query":
         url = sys.argv[2].rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": sys.argv[3]})
         try:
             body = json.load(urllib.request.urlopen(url, timeout=10))

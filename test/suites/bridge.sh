@@ -355,30 +355,6 @@ scenario_valgrind() {
 
 # ---------------------------------------------------------------------------
 
-run_scenario() {
-	local name=$1 start rc
-	start=$(date +%s)
-	(
-		trap vb_scenario_end EXIT
-		vb_scenario_begin "$name" >/dev/null || { echo "could not create the database" >"$VB_DIR/fail.txt"; exit 1; }
-		"scenario_$name"
-	) >"$VB_WORK/$name.stdout" 2>&1
-	rc=$?
-	local dir=$VB_WORK/$name secs=$(($(date +%s) - start))
-	if [ $rc = 0 ]; then
-		printf 'ok   %-14s %3ds  %s\n' "$name" "$secs" \
-			"$(grep -m1 '^checker: expected' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //')"
-		passed=$((passed + 1))
-	else
-		printf 'FAIL %-14s %3ds  %s\n' "$name" "$secs" "$(head -n 1 "$dir/fail.txt" 2>/dev/null || echo "exit $rc")"
-		failed=$((failed + 1))
-		{
-			vb_failure_details "$dir"
-			echo "    (logs: $dir)"
-		}
-	fi
-}
-
 vp_pg_start "max_connections = 100" || { echo "bridge: could not start PostgreSQL"; exit 1; }
 
 if [ $# -gt 0 ]; then

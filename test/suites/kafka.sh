@@ -344,35 +344,43 @@ scenario_two_bridges() {
 
 # ---------------------------------------------------------------------------
 
-run_scenario() {
-	local name=$1 start rc
-	start=$(date +%s)
-	(
-		trap vb_scenario_end EXIT
-		VK_ABORTED=()
-		vb_scenario_begin "$name" >/dev/null || { echo "could not create the database" >"$VB_DIR/fail.txt"; exit 1; }
-		vb_log "scenario $name, seed $VK_SEED, brokers $VB_BROKERS"
-		"scenario_$name"
-	) >"$VB_WORK/$name.stdout" 2>&1
-	rc=$?
-	local dir=$VB_WORK/$name secs=$(($(date +%s) - start))
-	if [ $rc = 0 ]; then
-		printf 'ok   %-15s %3ds  %s%s\n' "$name" "$secs" \
-			"$(grep -m1 '^checker: expected\|^checker: voltpay-topics' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //')" \
-			"$([ -f "$dir/note.txt" ] && paste -sd ';' "$dir/note.txt" | sed 's/;/; /g; s/^/; /')"
-		passed=$((passed + 1))
+# run_scenario (test/bridge/lib.sh) with this suite's hooks: the scenario
+# log names the seed and brokers; an ok line adds the scenario's notes; a
+# passed scenario's topics are deleted, a failed one keeps the brokers; with
+# VK_REPORT every checker output is appended there.
+VB_RUN_WIDTH=15
+VB_RUN_BEGIN=vk_run_begin
+VB_RUN_SUMMARY=vk_run_summary
+VB_RUN_DETAILS=vk_run_details
+VB_RUN_AFTER=vk_run_after
+
+vk_run_begin() {
+	VK_ABORTED=()
+	vb_run_begin "$1"
+	vb_log "scenario $1, seed $VK_SEED, brokers $VB_BROKERS"
+}
+
+vk_run_summary() {
+	local dir=$1
+	printf '%s%s' \
+		"$(grep -m1 '^checker: expected\|^checker: voltpay-topics' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //')" \
+		"$([ -f "$dir/note.txt" ] && paste -sd ';' "$dir/note.txt" | sed 's/;/; /g; s/^/; /')"
+}
+
+vk_run_details() {
+	vb_failure_details "$1"
+	echo "    (logs: $1; brokers: $VK_DIR)"
+}
+
+vk_run_after() {
+	local name=$1 dir=$2 rc=$3 secs=$4
+	if [ "$rc" = 0 ]; then
 		# Free the broker: this scenario's topics are no longer needed.
 		vk_topics --input-topic "payment_writer_topic_$name" --read-topic "payment_read_topic_$name" \
 			--email-topic "payment_email_$name" --dead-letter-topic "payment_writer_dlq_$name" \
 			--delete --timeout 30 >/dev/null 2>&1
 	else
-		printf 'FAIL %-15s %3ds  %s\n' "$name" "$secs" "$(head -n 1 "$dir/fail.txt" 2>/dev/null || echo "exit $rc")"
-		failed=$((failed + 1))
 		keep_brokers=1
-		{
-			vb_failure_details "$dir"
-			echo "    (logs: $dir; brokers: $VK_DIR)"
-		}
 	fi
 	if [ -n "${VK_REPORT:-}" ] && [ -f "$dir/checker.out" ]; then
 		{

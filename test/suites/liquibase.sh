@@ -225,6 +225,38 @@ same "PG* variables, overridden by keyword/value" \
 	"jdbc:postgresql://h:6000/my%20db?targetServerType=primary|u|p|/pw|"
 out=$(url='postgresql:///w?host=/var/run/postgresql' conv)
 check "a Unix socket is refused with a clear message" grep -q "Unix-domain socket" <<<"$out"
+# libpq's documented connection strings (PostgreSQL 15 manual, 34.1.1),
+# parsed by libpq itself through psycopg: conninfo => JDBC URL|user|password|passfile.
+while IFS= read -r line; do
+	url=${line%% => *}
+	same "libpq example: $url" "$(conv LOGNAME=alice)" "${line#* => }"
+done <<-'EOF'
+	host=localhost port=5432 dbname=mydb connect_timeout=10 => jdbc:postgresql://localhost:5432/mydb?connectTimeout=10|alice|||
+	postgresql:// => jdbc:postgresql://localhost:5432/alice|alice|||
+	postgresql://localhost => jdbc:postgresql://localhost:5432/alice|alice|||
+	postgresql://localhost:5433 => jdbc:postgresql://localhost:5433/alice|alice|||
+	postgresql://localhost/mydb => jdbc:postgresql://localhost:5432/mydb|alice|||
+	postgresql://user@localhost => jdbc:postgresql://localhost:5432/user|user|||
+	postgresql://user:secret@localhost => jdbc:postgresql://localhost:5432/user|user|secret||
+	postgresql://other@localhost/otherdb?connect_timeout=10&application_name=myapp => jdbc:postgresql://localhost:5432/otherdb?ApplicationName=myapp&connectTimeout=10|other|||
+	postgresql://host1:123,host2:456/somedb?target_session_attrs=any&application_name=myapp => jdbc:postgresql://host1:123,host2:456/somedb?ApplicationName=myapp&targetServerType=any|alice|||
+	postgresql:///mydb?host=localhost&port=5433 => jdbc:postgresql://localhost:5433/mydb|alice|||
+	postgresql://[2001:db8::1234]/database => jdbc:postgresql://[2001:db8::1234]:5432/database|alice|||
+	postgresql://localhost/mydb?ssl=true => jdbc:postgresql://localhost:5432/mydb?sslmode=require|alice|||
+EOF
+for url in 'postgresql:///dbname?host=/var/lib/postgresql' 'postgresql://%2Fvar%2Flib%2Fpostgresql/dbname'; do
+	out=$(conv)
+	check "libpq example with a Unix socket is refused: $url" grep -q 'host "/var/lib/postgresql" is a Unix-domain socket' <<<"$out"
+done
+url='host=h bogus=1'; out=$(conv)
+check "libpq's own message for an unknown keyword" grep -q 'invalid connection option "bogus"' <<<"$out"
+url='postgresql://h/db?bogus=1'; out=$(conv)
+check "libpq's own message for an unknown URL parameter" grep -q 'invalid URI query parameter: "bogus"' <<<"$out"
+url="host='a b"; out=$(conv)
+check "libpq's own message for an unterminated quote" grep -q 'unterminated quoted string' <<<"$out"
+url='postgresql://h/db?replication=database'; out=$(conv)
+check "a libpq keyword with no JDBC equivalent is refused" grep -q 'keyword "replication" has no JDBC equivalent' <<<"$out"
+url=
 
 echo "# preconditions, on a cluster without any voltpay object"
 if lb pre_version lb_pre update -Dvoltpay.required_version=99.0.0; then

@@ -3,7 +3,9 @@
 #
 #   rules        promtool check rules / check config / test rules (a unit test
 #                firing and one silent per alert), the dashboard's and the
-#                runbook's consistency with the rules
+#                runbook's consistency with the rules; the dashboard JSON is
+#                what monitoring/grafana/dashboard.py generates, byte for
+#                byte, and each of its queries parses
 #   exporter     prometheus-postgres-exporter with our queries file, as the
 #                unprivileged voltpay_exporter login, against a private
 #                cluster with pg_stat_statements: every figure it exports
@@ -13,7 +15,12 @@
 #                exporters: its API shows the rates and the lag; every metric
 #                the alerts and the dashboard name is exported; every
 #                dashboard query runs; the bridge is stopped while messages
-#                keep arriving and VoltpayConsumerLagHigh goes pending
+#                keep arriving and VoltpayConsumerLagHigh (lag in seconds,
+#                threshold lowered to 5 s here) goes pending
+#   lag_seconds  the Kafka lag exporter against records produced at known
+#                times on a mock Kafka (test/monitoring/lag_seconds.py):
+#                kafka_exporter's values for the names it shares, lag in
+#                seconds within a poll interval plus 0.25 s
 #   traceparent  a message with a W3C traceparent header and one without,
 #                end to end (test/monitoring/traceparent.sh): events carry the
 #                trace on with new span ids or start a new one, and the
@@ -30,7 +37,7 @@ cd "$(dirname "$0")/../.."
 . test/bridge/lib.sh
 . test/monitoring/lib.sh
 
-ALL_SCENARIOS=(rules exporter e2e traceparent)
+ALL_SCENARIOS=(rules exporter e2e lag_seconds traceparent)
 
 VM_WORK=$(mktemp -d /tmp/voltpay-monitoring-test.XXXXXX)
 VB_WORK=$VM_WORK
@@ -81,6 +88,18 @@ scenario_rules() {
 		--dashboard monitoring/grafana/voltpay.json --prometheus-config monitoring/prometheus.yml \
 		--runbook docs/runbook.md --skip-names >"$VM_DIR/static-check.out" 2>&1 ||
 		fail "$(head -n 1 "$VM_DIR/static-check.out")" || return 1
+	# The dashboard is generated: dashboard.py gives the committed JSON,
+	# byte for byte, and every query of it parses (promtool, as rules).
+	[ -x "$VM_GRAFANA_PY" ] || fail "$VM_GRAFANA_PY is missing (make deps)" || return 1
+	"$VM_GRAFANA_PY" monitoring/grafana/dashboard.py >"$VM_DIR/voltpay.json" 2>"$VM_DIR/dashboard.err" ||
+		fail "monitoring/grafana/dashboard.py failed: $(tail -n 1 "$VM_DIR/dashboard.err")" || return 1
+	cmp -s "$VM_DIR/voltpay.json" monitoring/grafana/voltpay.json ||
+		fail "monitoring/grafana/voltpay.json differs from what dashboard.py generates (regenerate it, docs/monitoring.md section 6): $(diff monitoring/grafana/voltpay.json "$VM_DIR/voltpay.json" | head -n 4 | tr '\n' ' ')" || return 1
+	"$VM_PY" test/monitoring/check_metrics.py --dashboard monitoring/grafana/voltpay.json \
+		--query-rules 15s >"$VM_DIR/dashboard-queries.yml" || fail "could not list the dashboard's queries" || return 1
+	promtool check rules "$VM_DIR/dashboard-queries.yml" >"$VM_DIR/dashboard-queries.out" 2>&1 ||
+		fail "a dashboard query does not parse: $(grep -m2 -v '^Checking\|^  SUCCESS' "$VM_DIR/dashboard-queries.out" | tr '\n' ' ')" || return 1
+	echo "dashboard: $(grep -c 'record:' "$VM_DIR/dashboard-queries.yml") queries, generated and parsed" >>"$VM_DIR/results.txt"
 	return 0
 }
 
@@ -171,6 +190,8 @@ scenario_e2e() {
 	vm_pg_exporter "$VB_DBNAME" || fail "postgres exporter did not start" || return 1
 	vm_lag_exporter "$VB_BROKERS" || fail "kafka lag exporter did not start: $(tail -n 2 "$VM_DIR/lag-exporter.log")" || return 1
 	vm_node_exporter || fail "node exporter did not start" || return 1
+	# Lag in seconds passes 60 s only after a minute of outage: 5 s here.
+	VM_THRESHOLDS=(consumer_lag_seconds=5)
 	vm_prometheus || fail "prometheus did not start: $(tail -n 3 "$VM_DIR/prometheus/prometheus.log")" || return 1
 	vm_wait_query 'count(up == 1) == 4' 20 >/dev/null ||
 		fail "not every target is up: $(vm_query 'up' | tr '\n' ' ')" || return 1
@@ -191,6 +212,8 @@ scenario_e2e() {
 	out=$(vm_wait_query 'count(kafka_consumergroup_lag{consumergroup="voltpay-writer"}) > 0' 10) ||
 		fail "no per-partition lag from the brokers" || return 1
 	out=$(vm_wait_query 'voltpay:consumer_lag:sum' 10) || fail "no voltpay:consumer_lag:sum" || return 1
+	out=$(vm_wait_query 'voltpay:consumer_lag_seconds:max' 10) || fail "no voltpay:consumer_lag_seconds:max" || return 1
+	echo "lag seconds during load: $(echo "$out" | awk '{print $NF}')" >>"$VM_DIR/results.txt"
 	out=$(vm_wait_query 'histogram_quantile(0.99, sum by (le) (rate(voltpay_bridge_end_to_end_latency_seconds_bucket[10s]))) > 0' 15) ||
 		fail "no end-to-end latency" || return 1
 	echo "e2e latency p99 during load: $out" >>"$VM_DIR/results.txt"
@@ -245,9 +268,16 @@ scenario_e2e() {
 	[ "$VB_RC" = 0 ] || fail "bridge exited with $VB_RC after SIGTERM" || return 1
 	vb_loadgen_bg --count 14000 --rate 4000 --accounts 500 --seed 43
 	out=$(vm_wait_query 'ALERTS{alertname="VoltpayConsumerLagHigh",alertstate="pending"}' 40) ||
-		fail "VoltpayConsumerLagHigh did not go pending (lag: $(vm_query 'voltpay:consumer_lag:sum'))" || return 1
+		fail "VoltpayConsumerLagHigh did not go pending (lag: $(vm_query 'voltpay:consumer_lag_seconds:max') s)" || return 1
 	echo "lag alert: $out" >>"$VM_DIR/results.txt"
-	echo "lag with the bridge down: $(vm_query 'voltpay:consumer_lag:sum')" >>"$VM_DIR/results.txt"
+	echo "lag with the bridge down: $(vm_query 'voltpay:consumer_lag:sum'), seconds $(vm_query 'voltpay:consumer_lag_seconds:max' | awk '{print $NF}')" >>"$VM_DIR/results.txt"
+	# While nothing consumes, the oldest unconsumed message only gets older.
+	local s1 s2
+	s1=$(vm_query 'voltpay:consumer_lag_seconds:max' | awk '{print $NF}')
+	sleep 3
+	s2=$(vm_query 'voltpay:consumer_lag_seconds:max' | awk '{print $NF}')
+	"$VM_PY" -c "import sys; sys.exit(0 if float('${s2:-nan}') >= float('${s1:-nan}') + 2 else 1)" ||
+		fail "lag in seconds did not grow with the bridge down: ${s1:-absent} then ${s2:-absent} 3 s later" || return 1
 	out=$(vm_wait_query 'ALERTS{alertname="VoltpayBridgeDown",alertstate="pending"}' 10) ||
 		fail "VoltpayBridgeDown did not go pending" || return 1
 	wait "$VB_LOADGEN_PID" || fail "loadgen failed" || return 1
@@ -262,10 +292,22 @@ scenario_e2e() {
 		sleep 0.5
 	done
 	[ -z "$(vm_query 'ALERTS{alertname="VoltpayConsumerLagHigh"}')" ] ||
-		fail "VoltpayConsumerLagHigh still active after catching up: $(vm_query 'voltpay:consumer_lag:sum')" || return 1
+		fail "VoltpayConsumerLagHigh still active after catching up: $(vm_query 'voltpay:consumer_lag_seconds:max') s" || return 1
 	vb_bridge_signal 1 TERM
 	vb_bridge_wait 1 40
 	return 0
+}
+
+# The Kafka lag exporter against records produced at known times.
+scenario_lag_seconds() {
+	local rc
+	need bridge/voltpay-mockkafka || return 1
+	"$VM_PY" test/monitoring/lag_seconds.py bridge/voltpay-mockkafka \
+		monitoring/kafka-lag-exporter/voltpay-kafka-lag-exporter "$VM_DIR" 0.25 >"$VM_DIR/lag-seconds.out" 2>&1
+	rc=$?
+	cat "$VM_DIR/lag-seconds.out" >>"$VM_DIR/scenario.log"
+	grep '^lag_seconds: max error' "$VM_DIR/lag-seconds.out" | cut -d' ' -f2- >>"$VM_DIR/results.txt"
+	[ $rc = 0 ] || fail "$(grep -m1 '^lag_seconds: FAIL' "$VM_DIR/lag-seconds.out" || tail -n 1 "$VM_DIR/lag-seconds.out")"
 }
 
 # W3C trace context through the bridge (docs/monitoring.md, "Trace context").
@@ -277,28 +319,33 @@ scenario_traceparent() {
 
 # ---------------------------------------------------------------------------
 
-run_scenario() {
-	local name=$1 start rc secs
-	start=$(date +%s)
-	VM_DIR=$VM_WORK/$name
-	mkdir -p "$VM_DIR"
-	(
-		trap 'vm_stop_all; vb_scenario_end' EXIT
-		"scenario_$name"
-	) >"$VM_DIR/stdout" 2>&1
-	rc=$?
-	secs=$(($(date +%s) - start))
-	if [ $rc = 0 ]; then
-		printf 'ok   %-12s %3ds  %s\n' "$name" "$secs" "$(tr '\n' ';' 2>/dev/null <"$VM_DIR/results.txt" | cut -c1-200)"
-		passed=$((passed + 1))
-	else
-		printf 'FAIL %-12s %3ds  %s\n' "$name" "$secs" "$(head -n 1 "$VM_DIR/fail.txt" 2>/dev/null || echo "exit $rc")"
-		failed=$((failed + 1))
-		sed 's/^/    /' "$VM_DIR/fail.txt" 2>/dev/null | tail -n +2 | head -n 10
-		echo "    (logs: $VM_DIR)"
-		VM_KEEP=1
-	fi
+# run_scenario (test/bridge/lib.sh) with this suite's hooks: no database
+# of its own (a scenario calls vb_scenario_begin when it needs one), output
+# in $VM_DIR/stdout, the exporters and Prometheus stopped at the end, an ok
+# line shows results.txt, a failure keeps the work directory.
+VB_RUN_WIDTH=12
+VB_RUN_STDOUT=dir
+VB_RUN_BEGIN=vm_run_begin
+VB_RUN_END=vm_run_end
+VB_RUN_SUMMARY=vm_run_summary
+VB_RUN_DETAILS=vm_run_details
+VB_RUN_AFTER=vm_run_after
+
+vm_run_begin() { VM_DIR=$VM_WORK/$1; }
+
+vm_run_end() {
+	vm_stop_all
+	vb_scenario_end
 }
+
+vm_run_summary() { tr '\n' ';' 2>/dev/null <"$1/results.txt" | cut -c1-200; }
+
+vm_run_details() {
+	sed 's/^/    /' "$1/fail.txt" 2>/dev/null | tail -n +2 | head -n 10
+	echo "    (logs: $1)"
+}
+
+vm_run_after() { [ "$3" = 0 ] || VM_KEEP=1; }
 
 if [ $# -gt 0 ]; then
 	scenarios=("$@")
