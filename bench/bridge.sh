@@ -43,6 +43,12 @@
 #                                   bridge's default --batch-size)
 #   VOLTPAY_BRIDGE_BENCH_BRIDGE_ARGS  more bridge arguments (space-separated),
 #                                   e.g. "-X consumer.queued.max.messages.kbytes=8192"
+#   VOLTPAY_BRIDGE_BENCH_BASELINE   another voltpay-bridge binary (for
+#                                   example the previous release's): each
+#                                   round also runs (b) with it, in
+#                                   alternating order, and the results
+#                                   compare both side by side (ratio to
+#                                   (a), CPU seconds per 100,000 payments)
 #   VB_BIN                          directory of the bridge binaries (bridge)
 #
 # The binaries are copied at the start, so that a rebuild during the run
@@ -129,6 +135,11 @@ bin=$work/bin
 mkdir "$bin"
 cp "$src_bin/voltpay-bridge" "$src_bin/voltpay-loadgen" "$bin/"
 cp "$mock_bin" "$bin/voltpay-mockkafka"
+BASELINE=${VOLTPAY_BRIDGE_BENCH_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+	[ -x "$BASELINE" ] || { echo "bench: baseline $BASELINE is not an executable" >&2; exit 1; }
+	cp "$BASELINE" "$bin/voltpay-bridge-baseline"
+fi
 provenance=$(python3 - "$bin" "$src_bin" "$mock_bin" <<-'EOF'
 	import datetime, hashlib, json, os, subprocess, sys
 	b, src, mock = sys.argv[1:]
@@ -149,6 +160,11 @@ provenance=$(python3 - "$bin" "$src_bin" "$mock_bin" <<-'EOF'
 	               "version": subprocess.run([os.path.join(b, "voltpay-bridge"), "--version"],
 	                                         capture_output=True, text=True).stdout.strip()},
 	    "mock": {"path": mock, "sha256_16": sha(os.path.join(b, "voltpay-mockkafka"))},
+	    "baseline": ({"path": os.environ["VOLTPAY_BRIDGE_BENCH_BASELINE"],
+	                  "sha256_16": sha(os.path.join(b, "voltpay-bridge-baseline")),
+	                  "version": subprocess.run([os.path.join(b, "voltpay-bridge-baseline"), "--version"],
+	                                            capture_output=True, text=True).stdout.strip()}
+	                 if os.path.exists(os.path.join(b, "voltpay-bridge-baseline")) else None),
 	}))
 	EOF
 )
@@ -289,8 +305,8 @@ run_indb() {  # $1 round
 # ---------------------------------------------------------------------------
 # (b) A bridge run.  run_bridge KIND ROUND TOPIC COUNT [bridge args]: fresh
 # database, fresh consumer group; KIND "pre" (COUNT messages already in
-# TOPIC), "live" (the load generator starts once the bridge owns its
-# partitions) or "profile".
+# TOPIC), "base" (the same with the baseline binary), "live" (the load
+# generator starts once the bridge owns its partitions) or "profile".
 run_bridge() {
 	local kind=$1 round=$2 topic=$3 want=$4
 	shift 4
@@ -307,7 +323,9 @@ run_bridge() {
 	psql -c 'CHECKPOINT' -c 'SELECT pg_stat_statements_reset()' >/dev/null
 	port=$(vp_free_port)
 	t_start=$(now)
-	"$bin/voltpay-bridge" -b "$brokers" --db "host=$PGHOST port=$PGPORT user=bridge dbname=$db" \
+	local exe=$bin/voltpay-bridge
+	[ "$kind" = base ] && exe=$bin/voltpay-bridge-baseline
+	"$exe" -b "$brokers" --db "host=$PGHOST port=$PGPORT user=bridge dbname=$db" \
 		--group "bench-$kind-$round" --input-topic "$topic" --batch-size "$BATCH" \
 		--http-addr 127.0.0.1 --http-port "$port" \
 		-X consumer.session.timeout.ms=6000 -X consumer.heartbeat.interval.ms=500 \
@@ -411,7 +429,9 @@ for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
 		run_indb "$r"
 		run_bridge pre "$r" "$TOPIC" "$N"
+		[ -z "$BASELINE" ] || run_bridge base "$r" "$TOPIC" "$N"
 	else
+		[ -z "$BASELINE" ] || run_bridge base "$r" "$TOPIC" "$N"
 		run_bridge pre "$r" "$TOPIC" "$N"
 		run_indb "$r"
 	fi
@@ -567,6 +587,8 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 
 	indb = {r["round"]: r for r in runs if r["kind"] == "indb"}
 	pre = {r["round"]: summarise(r) for r in runs if r["kind"] == "pre"}
+	base = {r["round"]: summarise(r) for r in runs if r["kind"] == "base"}
+	per100k = lambda s: round(s["cpu_s"]["bridge"] * 100000 / s["messages"], 2)
 	live = [summarise(r) for r in runs if r["kind"] == "live"]
 	prof = [summarise(r) for r in runs if r["kind"] == "profile"]
 	rows = []
@@ -578,6 +600,7 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	                 "in_database_apply_ms_mean": db_time(indb[k]["pgss"]).get("apply", {}).get("mean_ms"),
 	                 "bridge_apply_server_ms_mean": pre[k]["db_time"].get("apply", {}).get("mean_ms"),
 	                 "bridge_apply_ms_mean": pre[k]["apply_ms_mean"],
+	                 "bridge_cpu_s_per_100k": per100k(pre[k]),
 	                 "machine_busy": {"a": indb[k]["machine_busy"], "b": pre[k]["machine_busy"]},
 	                 "loadavg_at_start": {"a": indb[k]["loadavg_at_start"], "b": pre[k]["loadavg_at_start"]}})
 	med = lambda xs: statistics.median(xs) if xs else None
@@ -605,6 +628,21 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	    "profile_runs": prof,
 	}
 	res["meets_target"] = res["median"]["ratio"] is not None and res["median"]["ratio"] >= 0.6
+	res["median"]["bridge_cpu_s_per_100k"] = med([r["bridge_cpu_s_per_100k"] for r in rows])
+	if base:
+	    brows = []
+	    for k in sorted(base):
+	        a = indb[k]["payments_per_s"]
+	        brows.append({"round": k, "end_to_end_payments_per_s": base[k]["payments_per_s"],
+	                      "ratio": round(base[k]["payments_per_s"] / a, 3),
+	                      "bridge_cpu_s_per_100k": per100k(base[k]), "vmhwm_mib": base[k]["vmhwm_mib"]})
+	    res["baseline"] = {
+	        "rounds": brows,
+	        "median": {"ratio": med([r["ratio"] for r in brows]),
+	                   "end_to_end_payments_per_s": med([r["end_to_end_payments_per_s"] for r in brows]),
+	                   "bridge_cpu_s_per_100k": med([r["bridge_cpu_s_per_100k"] for r in brows])},
+	        "end_to_end_runs": [base[k] for k in sorted(base)],
+	    }
 	json.dump(res, open(out, "w"), indent=2)
 
 	print()
@@ -623,6 +661,14 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	print("apply ms a / b: apply_payment_batch() per batch of %d, server side (pg_stat_statements), in (a) / in (b);" % batch)
 	print("bridge ms: the bridge's apply_duration_seconds mean (BEGIN, apply, COMMIT, as the bridge sees it);")
 	print("busy a / b: share of the whole machine's CPU time busy during (a) / (b), everybody's work included")
+	print("bridge CPU s per 100,000 payments: median %.2f (rounds: %s)" % (
+	      m["bridge_cpu_s_per_100k"], ", ".join("%.2f" % r["bridge_cpu_s_per_100k"] for r in rows)))
+	if base:
+	    bm = res["baseline"]["median"]
+	    print("baseline %s, same rounds: ratio median %.3f (rounds: %s), CPU s per 100,000 median %.2f (rounds: %s)" % (
+	          res["binaries"]["baseline"]["version"], bm["ratio"],
+	          ", ".join("%.3f" % r["ratio"] for r in res["baseline"]["rounds"]), bm["bridge_cpu_s_per_100k"],
+	          ", ".join("%.2f" % r["bridge_cpu_s_per_100k"] for r in res["baseline"]["rounds"])))
 	for s in live:
 	    print("(c) load generator producing concurrently at full speed (%s messages/s): %d payments/s end to end, "
 	          "VmHWM %.1f MiB" % (s.get("loadgen_messages_per_s"), s["payments_per_s"], s["vmhwm_mib"]))

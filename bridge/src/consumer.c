@@ -82,6 +82,20 @@ vb_cons_assigned_list(const VbConsumer *c)
 }
 
 /*
+ * vb_consumer_assignment
+ *	  The partitions we own as a list with no offsets (caller destroys).
+ */
+rd_kafka_topic_partition_list_t *
+vb_consumer_assignment(const VbConsumer *c)
+{
+	rd_kafka_topic_partition_list_t *l = vb_cons_assigned_list(c);
+
+	for (int i = 0; i < l->cnt; i++)
+		l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+	return l;
+}
+
+/*
  * vb_consumer_assigned
  *	  The ids of the partitions we own (malloc'd; caller frees); returns
  *	  how many.

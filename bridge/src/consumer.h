@@ -64,6 +64,8 @@ extern void vb_consumer_done(VbConsumer *c);
 extern void vb_consumer_pause(VbConsumer *c, unsigned reason, bool on);
 
 extern void vb_consumer_applied(VbConsumer *c, rd_kafka_message_t *const *msgs, int n);
+extern rd_kafka_topic_partition_list_t *vb_consumer_assignment(const VbConsumer *c);
+extern int	vb_consumer_rewind(VbConsumer *c, const rd_kafka_topic_partition_list_t *positions);
 extern void vb_consumer_commit(VbConsumer *c, bool sync);
 extern void vb_consumer_update_lag(VbConsumer *c);
 extern int	vb_consumer_assigned(const VbConsumer *c, int32_t **partitions);

@@ -290,9 +290,11 @@ vb_db_connect(VbDb *db, VbError *err)
 							  "version 0.2.0 or later? ALTER EXTENSION voltpay UPDATE)", err);
 		PQclear(res);
 	}
-	vb_info("database connected: %s@%s:%s/%s as role %s, server %d",
+	vb_info("database %sconnected: %s@%s:%s/%s as role %s, server %d",
+			db->ever_connected ? "re" : "",
 			PQuser(db->conn), PQhost(db->conn), PQport(db->conn), PQdb(db->conn),
 			*db->role ? db->role : PQuser(db->conn), PQserverVersion(db->conn));
+	db->ever_connected = true;
 	return VB_OK;
 }
 
@@ -321,14 +323,24 @@ vb_db_close(VbDb *db)
 /*
  * vb_db_ready
  *	  Connected, reconnecting if the connection was lost: the start of
- *	  every call.
+ *	  every call.  After a reconnect the on_reconnect hook runs (its own
+ *	  calls do not run it again) and may refuse the call.
  */
 VbStatus
 vb_db_ready(VbDb *db, VbError *err)
 {
+	VbStatus	st;
+
 	if (vb_db_is_connected(db))
 		return VB_OK;
-	return vb_db_connect(db, err);
+	if ((st = vb_db_connect(db, err)) != VB_OK)
+		return st;
+	if (!db->hooks.on_reconnect || db->in_reconnect)
+		return VB_OK;
+	db->in_reconnect = true;
+	st = db->hooks.on_reconnect(db->hooks.arg, err);
+	db->in_reconnect = false;
+	return st;
 }
 
 /*

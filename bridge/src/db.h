@@ -30,6 +30,13 @@ typedef struct VbDbHooks
 	void	   *arg;
 	/* While a pipelined apply waits for the server (must not use the db). */
 	void		(*on_wait) (void *arg);
+
+	/*
+	 * After a reconnect, before the call that reconnected goes on: the
+	 * caller may check the new server's state (it may use the database)
+	 * and refuse the call with a status other than VB_OK.
+	 */
+	VbStatus	(*on_reconnect) (void *arg, VbError *err);
 } VbDbHooks;
 
 /* One message's row of apply_payment_batch_events(), after the COMMIT. */

@@ -32,6 +32,8 @@ struct VbDb
 	char	   *conninfo;
 	char	   *role;
 	VbDbHooks	hooks;
+	bool		ever_connected;	/* a later connect is a reconnect */
+	bool		in_reconnect;	/* on_reconnect is running */
 	DbApplyBufs bufs;			/* reused by every apply */
 };
 

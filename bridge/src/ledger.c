@@ -40,6 +40,7 @@ struct VbFlight
 	char	   *message_id;		/* NULL when unknown */
 	bool		done;			/* delivery report received */
 	int			err;			/* its error; 0: delivered */
+	bool		forgotten;		/* landing it neither acknowledges nor fails */
 };
 
 /* A topic and key whose event failed: later ones wait behind it. */
@@ -261,7 +262,9 @@ vb_ledger_land(VbLedger *l, int64_t now_ms, int backoff_cap_ms)
 	{
 		VbFlight   *f = l->flight[i];
 
-		if (f->err)
+		if (f->forgotten)
+			;					/* published again from the outbox */
+		else if (f->err)
 			ledger_fail_one(l, f, r.failed++);
 		else if (!(l->failing && ledger_blocked(l, f)))
 		{
@@ -381,6 +384,22 @@ void
 vb_ledger_acks_failed(VbLedger *l, int64_t now_ms, int backoff_cap_ms)
 {
 	l->acks_since = now_ms + vb_backoff_ms(++l->attempt, backoff_cap_ms);
+}
+
+/*
+ * vb_ledger_forget
+ *	  The database is another one now (a failover): event ids known so far
+ *	  may name other events there.  Drops the acknowledgements not sent,
+ *	  and what is in flight will land without one; out of sync.  Events
+ *	  that were delivered are published again (at-least-once).
+ */
+void
+vb_ledger_forget(VbLedger *l)
+{
+	for (int i = 0; i < l->nflight; i++)
+		l->flight[i]->forgotten = true;
+	l->nacks = 0;
+	l->synced = false;
 }
 
 /*

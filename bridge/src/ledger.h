@@ -47,6 +47,7 @@ extern void vb_ledger_acked(VbLedger *l, int n, int64_t now_ms,
 extern bool vb_ledger_acks_due(const VbLedger *l, int64_t now_ms, int wait_ms);
 extern void vb_ledger_acks_failed(VbLedger *l, int64_t now_ms, int backoff_cap_ms);
 
+extern void vb_ledger_forget(VbLedger *l);
 extern bool vb_ledger_synced(const VbLedger *l);
 extern void vb_ledger_set_synced(VbLedger *l, bool synced);
 extern bool vb_ledger_backing_off(const VbLedger *l, int64_t now_ms);

@@ -2,11 +2,11 @@
  *
  * loop.c
  *	  Layer 4: the main loop.  It owns the database connection, the
- *	  consumer and the outbox, implements the hooks they call back
- *	  through (database waits, rebalances, delivery reports land in the
- *	  outbox's own hook) and the operations the batch logic needs
- *	  (VbBatchOps), and is the one place that decides when to consume,
- *	  apply and publish.
+ *	  consumer and the outbox, wires the hooks they call back through
+ *	  (database waits and reconnects, rebalances; delivery reports land in
+ *	  the outbox's own hook) and the operations the batch logic needs
+ *	  (VbBatchOps, database side in applier.c), and is the one place that
+ *	  decides when to consume, apply and publish.
  *
  * One pass: tick (liveness, readiness, producer events, offset commits,
  * lag, outbox backlog); fill the next batch (until --batch-size messages,
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "applier.h"
 #include "batch.h"
 #include "consumer.h"
 #include "db.h"
@@ -31,30 +32,6 @@
 #include "loop.h"
 #include "metrics.h"
 #include "outbox.h"
-
-struct VbLoop
-{
-	const VbConfig *conf;
-	VbDb	   *db;
-	VbConsumer *consumer;
-	VbOutbox   *outbox;
-	int64_t		batch_clock_us; /* last commit, or when the pipeline went */
-	bool		publish_due;	/* new events may be in the outbox */
-	int64_t		publish_idle_at;	/* next fetch when nothing is due */
-	int64_t		next_lag_ms;
-	int64_t		next_backlog_ms;
-};
-
-/* What one transaction's callbacks need, and what they count. */
-typedef struct LoopChunk
-{
-	VbLoop	   *loop;
-	rd_kafka_message_t **msgs;
-	int			n;
-	uint64_t	applied;
-	uint64_t	duplicate;
-	uint64_t	rejected;
-} LoopChunk;
 
 /*
  * loop_check_stop
@@ -75,158 +52,6 @@ static int
 loop_ahead(const VbLoop *L)
 {
 	return VB_AHEAD_BATCHES * L->conf->batch_size;
-}
-
-/*
- * loop_on_row
- *	  One message's result row of a committed transaction.
- */
-static void
-loop_on_row(void *arg, int ordinal, const char *message_id, const char *status,
-			const char *reason, const char *detail, const char *trace_id)
-{
-	LoopChunk  *ctx = arg;
-	rd_kafka_message_t *m;
-	VbLogCtx	c;
-
-	if (ordinal < 1 || ordinal > ctx->n)
-		return;
-	m = ctx->msgs[ordinal - 1];
-	c = vb_msg_ctx(m, ctx->loop->conf->input_topic);
-	c.message_id = message_id;
-	c.trace_id = trace_id;
-	if (strcmp(status, "applied") == 0)
-	{
-		ctx->applied++;
-		if (message_id)
-			vb_outbox_note_message(ctx->loop->outbox, message_id,
-								   rd_kafka_message_timestamp(m, NULL));
-		vb_log(VB_LOG_DEBUG, &c, "applied");
-	}
-	else if (strcmp(status, "duplicate") == 0)
-	{
-		ctx->duplicate++;
-		c.error = detail;
-		vb_log(VB_LOG_INFO, &c, "duplicate, not applied again");
-	}
-	else
-	{
-		ctx->rejected++;
-		c.error = detail;
-		if (message_id)
-			vb_outbox_note_message(ctx->loop->outbox, message_id,
-								   rd_kafka_message_timestamp(m, NULL));
-		vb_log(VB_LOG_WARN, &c, "rejected (%s): quarantined, dead letter queued",
-			   reason ? reason : status);
-	}
-}
-
-/*
- * loop_on_event
- *	  One outbox event of a committed transaction: to the outbox, produced
- *	  while the next transaction runs.
- */
-static void
-loop_on_event(void *arg, VbEvent *e)
-{
-	LoopChunk  *ctx = arg;
-
-	vb_outbox_take_event(ctx->loop->outbox, e);
-}
-
-/*
- * loop_on_done
- *	  One transaction committed: positions move, counters and the batch
- *	  histograms (its duration: since the previous one committed, or since
- *	  the pipeline was sent).
- */
-static void
-loop_on_done(void *arg)
-{
-	LoopChunk  *ctx = arg;
-	VbLoop	   *L = ctx->loop;
-	int64_t		now = vb_wall_us();
-
-	vb_consumer_applied(L->consumer, ctx->msgs, ctx->n);
-	vb_metric_add(VB_C_APPLIED, ctx->applied);
-	vb_metric_add(VB_C_DUPLICATE, ctx->duplicate);
-	vb_metric_add(VB_C_REJECTED, ctx->rejected);
-	vb_metric_add(VB_C_BATCHES, 1);
-	vb_metric_batch(ctx->n, (double) (now - L->batch_clock_us) / 1e6);
-	L->batch_clock_us = now;
-}
-
-/*
- * loop_apply (VbBatchOps.apply)
- *	  The transactions through the database's pipeline, carrying the
- *	  outbox's waiting acknowledgements in the first.
- */
-static VbStatus
-loop_apply(void *arg, const VbBatchChunk *chunks, int nchunks, int *ndone, VbError *err)
-{
-	static const VbApplyCallbacks cb = {loop_on_row, loop_on_event, loop_on_done};
-	VbLoop	   *L = arg;
-	VbApplyChunk ac[VB_BATCH_PIPELINE];
-	LoopChunk	ctx[VB_BATCH_PIPELINE];
-	const int64_t *acks;
-	int			nacks = vb_outbox_acks(L->outbox, &acks);
-	int64_t		deleted = 0;
-	VbStatus	st;
-
-	if (nchunks > VB_BATCH_PIPELINE)
-		nchunks = VB_BATCH_PIPELINE;
-	for (int i = 0; i < nchunks; i++)
-	{
-		memset(&ctx[i], 0, sizeof(LoopChunk));
-		ctx[i].loop = L;
-		ctx[i].msgs = chunks[i].msgs;
-		ctx[i].n = chunks[i].n;
-		ac[i].msgs = chunks[i].msgs;
-		ac[i].n = chunks[i].n;
-		ac[i].arg = &ctx[i];
-	}
-	L->batch_clock_us = vb_wall_us();
-	st = vb_db_apply(L->db, ac, nchunks, L->conf->input_topic, acks, nacks, &deleted,
-					 &cb, ndone, err);
-	if (*ndone > 0)
-		vb_outbox_acked(L->outbox, nacks);
-	return st;
-}
-
-/*
- * loop_quarantine (VbBatchOps.quarantine)
- */
-static VbStatus
-loop_quarantine(void *arg, rd_kafka_message_t *m, const char *sqlstate, const char *error,
-				bool with_key, bool *stored, VbError *err)
-{
-	VbLoop	   *L = arg;
-
-	return vb_db_quarantine(L->db, m, L->conf->input_topic, with_key, sqlstate, error,
-							stored, err);
-}
-
-/*
- * loop_quarantined (VbBatchOps.quarantined)
- */
-static void
-loop_quarantined(void *arg, rd_kafka_message_t *m)
-{
-	VbLoop	   *L = arg;
-
-	vb_metric_add(VB_C_QUARANTINED, 1);
-	vb_consumer_applied(L->consumer, &m, 1);
-}
-
-/*
- * loop_resync (VbBatchOps.resync)
- */
-static void
-loop_resync(void *arg, const char *why)
-{
-	VbLoop	   *L = arg;
-
-	vb_outbox_resync(L->outbox, why);
 }
 
 /*
@@ -281,56 +106,6 @@ loop_wait_retry(void *arg, int attempt, const VbError *err, const char *what)
 		return false;
 	}
 	return true;
-}
-
-/*
- * loop_positions (VbConsumerHooks.positions)
- *	  Newly assigned partitions start at the positions the database
- *	  recorded.  A short retry (sleeping, inside the rebalance callback)
- *	  when the database is away; after that Kafka's committed offsets are
- *	  used (never ahead of the database, since they are committed after
- *	  it; the database's idempotency absorbs what is read again).
- */
-static void
-loop_position_cb(void *arg, int32_t partition, int64_t next_offset)
-{
-	rd_kafka_topic_partition_list_t *parts = arg;
-	rd_kafka_topic_partition_t *tp = NULL;
-
-	for (int i = 0; i < parts->cnt && !tp; i++)
-		if (parts->elems[i].partition == partition)
-			tp = &parts->elems[i];
-	if (tp)
-		tp->offset = next_offset;
-}
-
-static void
-loop_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
-{
-	VbLoop	   *L = arg;
-	VbError		err;
-
-	for (int attempt = 1;; attempt++)
-	{
-		if (vb_db_positions(L->db, L->conf->input_topic, loop_position_cb, parts, &err) == VB_OK)
-			return;
-		if (err.status != VB_TRANSIENT || attempt >= 4 || vb_stopping())
-			break;
-		vb_metric_retry(VB_R_DB);
-		for (int64_t until = vb_now_ms() + 250 * (1 << attempt);
-			 vb_now_ms() < until && !vb_stopping();)
-			vb_sleep_ms(50);
-	}
-	{
-		VbLogCtx	c = VB_LOGCTX_INIT;
-
-		c.sqlstate = err.sqlstate;
-		c.error = err.message;
-		vb_log(VB_LOG_WARN, &c, "cannot read partition positions from the database: "
-			   "starting from Kafka's committed offsets (duplicates are detected by the database)");
-	}
-	for (int i = 0; i < parts->cnt; i++)
-		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
 }
 
 /*
@@ -466,8 +241,8 @@ loop_debug_batch(VbLoop *L, const VbMsgList *cur)
 static VbStatus
 loop_process(VbLoop *L)
 {
-	const VbBatchOps ops = {L, loop_apply, loop_quarantine, loop_wait_retry,
-	loop_quarantined, loop_resync};
+	const VbBatchOps ops = {L, vb_applier_apply, vb_applier_quarantine, loop_wait_retry,
+	vb_applier_quarantined, vb_applier_resync};
 	VbMsgList  *next = vb_consumer_next(L->consumer);
 	VbMsgList  *cur;
 	int			max = VB_BATCH_PIPELINE * L->conf->batch_size;
@@ -665,7 +440,7 @@ vb_loop_new(const VbConfig *conf)
 VbStatus
 vb_loop_connect(VbLoop *L, VbError *err)
 {
-	const VbDbHooks hooks = {L, loop_db_wait};
+	const VbDbHooks hooks = {L, loop_db_wait, vb_applier_reconnected};
 
 	L->db = vb_db_new(L->conf->db, L->conf->db_role, &hooks);
 	return vb_db_connect(L->db, err);
@@ -678,7 +453,7 @@ vb_loop_connect(VbLoop *L, VbError *err)
 VbStatus
 vb_loop_open(VbLoop *L, const char *brokers, VbError *err)
 {
-	const VbConsumerHooks hooks = {L, loop_positions, loop_before_revoke, loop_assigned};
+	const VbConsumerHooks hooks = {L, vb_applier_positions, loop_before_revoke, loop_assigned};
 
 	if (vb_outbox_new(L->conf, brokers, L->db, &L->outbox, err) != VB_OK)
 		return err->status;

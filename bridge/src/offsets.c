@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "consumer_int.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -163,4 +164,83 @@ vb_consumer_update_lag(VbConsumer *c)
 	if (ends)
 		rd_kafka_topic_partition_list_destroy(ends);
 	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* The partitions being rewound, for vb_msglist_drop_unassigned(). */
+static bool
+off_not_rewound(void *arg, int32_t partition)
+{
+	const rd_kafka_topic_partition_list_t *seek = arg;
+
+	for (int i = 0; i < seek->cnt; i++)
+		if (seek->elems[i].partition == partition)
+			return false;
+	return true;
+}
+
+/*
+ * vb_consumer_rewind
+ *	  After a reconnect: positions holds the database's next offset of each
+ *	  assigned partition (RD_KAFKA_OFFSET_INVALID: none recorded).  Where
+ *	  it is behind what this bridge applied, the database lost transactions
+ *	  (an asynchronous failover): the partition goes back to it (to the log
+ *	  start when nothing is recorded any more), its polled messages are
+ *	  dropped and those in hand marked revoked, so they are read again in
+ *	  order.  Returns how many partitions went back.
+ */
+int
+vb_consumer_rewind(VbConsumer *c, const rd_kafka_topic_partition_list_t *positions)
+{
+	rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(8);
+	rd_kafka_error_t *error;
+	int			n;
+
+	for (int i = 0; i < positions->cnt; i++)
+	{
+		const rd_kafka_topic_partition_t *tp = &positions->elems[i];
+		ConsPart   *p = vb_cons_part(c, tp->partition);
+		VbLogCtx	ctx = VB_LOGCTX_INIT;
+
+		if (!p->assigned || p->applied_next < 0 ||
+			(tp->offset >= 0 && tp->offset >= p->applied_next))
+			continue;
+		ctx.topic = c->conf->input_topic;
+		ctx.partition = tp->partition;
+		ctx.offset = tp->offset;
+		vb_log(VB_LOG_WARN, &ctx, "the database's position is behind what was applied (%" PRId64 "): "
+			   "it lost transactions (failover?); reading again from %s", p->applied_next,
+			   tp->offset >= 0 ? "its position" : "the start of the log");
+		rd_kafka_topic_partition_list_add(seek, c->conf->input_topic, tp->partition)->offset =
+			tp->offset >= 0 ? tp->offset : RD_KAFKA_OFFSET_BEGINNING;
+		p->applied_next = tp->offset >= 0 ? tp->offset : -1;
+		p->touched = true;
+	}
+	n = seek->cnt;
+	if (n == 0)
+	{
+		rd_kafka_topic_partition_list_destroy(seek);
+		return 0;
+	}
+	vb_msglist_drop_unassigned(&c->next, off_not_rewound, seek);
+	for (int i = 0; i < c->cur.n; i++)
+		if (!off_not_rewound(seek, c->cur.m[i].rkm->partition))
+			c->cur.m[i].revoked = true;
+	error = rd_kafka_seek_partitions(c->rk, seek, 5000);
+	if (error)
+	{
+		vb_metric_error(VB_E_KAFKA);
+		vb_error("cannot seek back %d partitions: %s", n, rd_kafka_error_string(error));
+		vb_set_fatal("cannot go back to the database's positions");
+		rd_kafka_error_destroy(error);
+	}
+	else
+		for (int i = 0; i < seek->cnt; i++)
+			if (seek->elems[i].err)
+			{
+				vb_error("cannot seek partition %d back: %s", seek->elems[i].partition,
+						 rd_kafka_err2str(seek->elems[i].err));
+				vb_set_fatal("cannot go back to the database's positions");
+			}
+	rd_kafka_topic_partition_list_destroy(seek);
+	return n;
 }

@@ -348,6 +348,22 @@ vb_outbox_resync(VbOutbox *ob, const char *why)
 }
 
 /*
+ * vb_outbox_forget
+ *	  The database was replaced under us (a failover that lost
+ *	  transactions): nothing known by event id is acknowledged there (the
+ *	  ids may name other events), queued events are dropped, publishing
+ *	  starts again from the outbox.
+ */
+void
+vb_outbox_forget(VbOutbox *ob)
+{
+	ob_drop_pending(ob);
+	vb_ledger_forget(ob->ledger);
+	vb_warn("outbox: acknowledgements of earlier events dropped (another database): "
+			"delivered events are published again");
+}
+
+/*
  * ob_pump_fetch
  *	  The fetch step of the pump: in sync, a sweep once a second; out of
  *	  sync, a fetch when nothing is in flight (so that it takes everything

@@ -31,6 +31,7 @@ extern bool vb_outbox_idle(const VbOutbox *ob);
 extern void vb_outbox_settle(VbOutbox *ob, int timeout_ms);
 extern void vb_outbox_abandon(VbOutbox *ob);
 extern void vb_outbox_resync(VbOutbox *ob, const char *why);
+extern void vb_outbox_forget(VbOutbox *ob);
 
 extern void vb_outbox_note_message(VbOutbox *ob, const char *message_id, int64_t ts_ms);
 extern int	vb_outbox_acks(const VbOutbox *ob, const int64_t **ids);

@@ -19,7 +19,7 @@ LAYERS = {
     1: ["lifecycle", "db", "pipeline", "http", "mock"],
     2: ["producer", "consumer", "offsets"],
     3: ["outbox", "batch"],
-    4: ["loop"],
+    4: ["applier", "loop"],
     5: ["main"],
 }
 # Private headers shared by two files of one module.
