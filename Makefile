@@ -68,7 +68,7 @@ installcheck-isolation:
 prove_installcheck:
 	$(MAKE) installcheck REGRESS= ISOLATION=
 
-.PHONY: deps bridge test test-meta test-pgtap test-regress test-isolation test-valgrind \
+.PHONY: deps bridge test test-unit test-meta test-pgtap test-regress test-isolation test-valgrind \
 		test-worker test-liquibase test-bridge test-kafka test-monitoring demo bench
 
 # Installs what is missing (Debian packages, npm, Maven), then nothing more.
@@ -87,6 +87,9 @@ test: deps
 
 test-meta test-pgtap test-regress test-isolation test-valgrind test-worker test-liquibase: deps all install
 	./test/run-all.sh $(@:test-%=%)
+
+test-unit: deps
+	./test/run-all.sh unit
 
 test-bridge test-kafka test-monitoring: deps all install bridge
 	./test/run-all.sh $(@:test-%=%)

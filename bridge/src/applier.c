@@ -185,9 +185,11 @@ vb_applier_resync(void *arg, const char *why)
  * vb_applier_positions (VbConsumerHooks.positions)
  *	  Newly assigned partitions start at the positions the database
  *	  recorded.  A short retry (sleeping, inside the rebalance callback)
- *	  when the database is away; after that Kafka's committed offsets are
- *	  used (never ahead of the database, since they are committed after
- *	  it; the database's idempotency absorbs what is read again).
+ *	  when the database is away; after that they start from Kafka's
+ *	  committed offsets, which may be ahead of a database that failed
+ *	  over, so the connection is dropped: nothing is applied before the
+ *	  reconnect hook has read the positions and moved those partitions to
+ *	  them (vb_consumer_rewind()).
  */
 static void
 applier_position_cb(void *arg, int32_t partition, int64_t next_offset)
@@ -202,7 +204,7 @@ applier_position_cb(void *arg, int32_t partition, int64_t next_offset)
 		tp->offset = next_offset;
 }
 
-void
+bool
 vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
 {
 	VbLoop	   *L = arg;
@@ -211,7 +213,7 @@ vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
 	for (int attempt = 1;; attempt++)
 	{
 		if (vb_db_positions(L->db, L->conf->input_topic, applier_position_cb, parts, &err) == VB_OK)
-			return;
+			return true;
 		if (err.status != VB_TRANSIENT || attempt >= 4 || vb_stopping())
 			break;
 		vb_metric_retry(VB_R_DB);
@@ -225,10 +227,12 @@ vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
 		c.sqlstate = err.sqlstate;
 		c.error = err.message;
 		vb_log(VB_LOG_WARN, &c, "cannot read partition positions from the database: "
-			   "starting from Kafka's committed offsets (duplicates are detected by the database)");
+			   "starting from Kafka's committed offsets until it answers");
 	}
+	vb_db_close(L->db);
 	for (int i = 0; i < parts->cnt; i++)
 		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+	return false;
 }
 
 /*

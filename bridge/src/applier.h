@@ -38,7 +38,7 @@ extern VbStatus vb_applier_quarantine(void *arg, rd_kafka_message_t *m, const ch
 									  VbError *err);
 extern void vb_applier_quarantined(void *arg, rd_kafka_message_t *m);
 extern void vb_applier_resync(void *arg, const char *why);
-extern void vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts);
+extern bool vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts);
 extern VbStatus vb_applier_reconnected(void *arg, VbError *err);
 
 #endif							/* VOLTPAY_APPLIER_H */

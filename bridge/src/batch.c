@@ -306,8 +306,12 @@ batch_pipelined(VbMsgList *l, int lo, int hi, int batch_size, const VbBatchOps *
 		}
 		if (nc == 0)
 			break;
-		if (ops->apply(ops->arg, chunks, nc, &ndone, err) == VB_OK)
+		if (ops->apply(ops->arg, chunks, nc, &ndone, err) == VB_OK || ndone >= nc)
 		{
+			/*
+			 * Every transaction committed (even when only the sync point
+			 * after them was lost: the next call reconnects).
+			 */
 			lo = bound[nc];
 			continue;
 		}

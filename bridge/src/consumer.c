@@ -52,6 +52,7 @@ vb_cons_part(VbConsumer *c, int32_t p)
 			c->parts[i].applied_next = -1;
 			c->parts[i].warned_beyond = false;
 			c->parts[i].known_end = -1;
+			c->parts[i].unknown = false;
 		}
 		c->nparts = n;
 	}
@@ -309,11 +310,12 @@ static void
 cons_set_positions(VbConsumer *c, rd_kafka_topic_partition_list_t *parts)
 {
 	int			known = 0;
+	bool		read = true;
 
 	for (int i = 0; i < parts->cnt; i++)
 		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
 	if (c->hooks.positions)
-		c->hooks.positions(c->hooks.arg, parts);
+		read = c->hooks.positions(c->hooks.arg, parts);
 	for (int i = 0; i < parts->cnt; i++)
 	{
 		rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -325,6 +327,7 @@ cons_set_positions(VbConsumer *c, rd_kafka_topic_partition_list_t *parts)
 		p->touched = false;
 		p->warned_beyond = false;
 		p->known_end = -1;
+		p->unknown = !read;
 	}
 	vb_info("positions of %d of %d assigned partitions from the database, the others from Kafka",
 			known, parts->cnt);
@@ -431,8 +434,9 @@ cons_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			{
 				for (int i = 0; i < parts->cnt; i++)
 					vb_cons_part(c, parts->elems[i].partition)->assigned = true;
-				if (c->pause_mask && parts->cnt > 0)
-					rd_kafka_pause_partitions(rk, parts);
+				if (c->pause_mask && parts->cnt > 0 && (ret = rd_kafka_pause_partitions(rk, parts)) != 0)
+					vb_warn("cannot pause the new partitions: %s", rd_kafka_err2str(ret));
+				ret = RD_KAFKA_RESP_ERR_NO_ERROR;
 			}
 			c->joined = true;
 			if (c->hooks.assigned)
@@ -604,12 +608,13 @@ vb_consumer_new(const VbConfig *conf, const char *brokers, const VbConsumerHooks
 		return vb_error_set(err, VB_FATAL, NULL, "%s", errstr);
 	}
 	kconf = NULL;				/* now owned by c->rk */
-	rd_kafka_poll_set_consumer(c->rk);
-
-	sub = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(sub, conf->input_topic, RD_KAFKA_PARTITION_UA);
-	kerr = rd_kafka_subscribe(c->rk, sub);
-	rd_kafka_topic_partition_list_destroy(sub);
+	if ((kerr = rd_kafka_poll_set_consumer(c->rk)) == RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		sub = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(sub, conf->input_topic, RD_KAFKA_PARTITION_UA);
+		kerr = rd_kafka_subscribe(c->rk, sub);
+		rd_kafka_topic_partition_list_destroy(sub);
+	}
 	if (kerr)
 	{
 		vb_error_set(err, VB_FATAL, NULL, "cannot subscribe to %s: %s", conf->input_topic,

@@ -27,9 +27,11 @@ typedef struct VbConsumerHooks
 	/*
 	 * Newly assigned partitions: set each element's offset to the next
 	 * offset to apply, or RD_KAFKA_OFFSET_INVALID to start from Kafka's
-	 * committed offset.
+	 * committed offset.  False: the positions could not be read (the
+	 * partitions then start from Kafka's committed offsets, and go to the
+	 * database's as soon as it answers: vb_consumer_rewind()).
 	 */
-	void		(*positions) (void *arg, rd_kafka_topic_partition_list_t *parts);
+	bool		(*positions) (void *arg, rd_kafka_topic_partition_list_t *parts);
 	/* Partitions are about to go: let what is in flight land. */
 	void		(*before_revoke) (void *arg);
 	/* Partitions came: their previous owner may have left events. */
@@ -66,6 +68,7 @@ extern void vb_consumer_pause(VbConsumer *c, unsigned reason, bool on);
 extern void vb_consumer_applied(VbConsumer *c, rd_kafka_message_t *const *msgs, int n);
 extern rd_kafka_topic_partition_list_t *vb_consumer_assignment(const VbConsumer *c);
 extern int	vb_consumer_rewind(VbConsumer *c, const rd_kafka_topic_partition_list_t *positions);
+extern int64_t vb_rewind_to(int64_t applied_next, bool unknown, int64_t db_next);
 extern void vb_consumer_commit(VbConsumer *c, bool sync);
 extern void vb_consumer_update_lag(VbConsumer *c);
 extern int	vb_consumer_assigned(const VbConsumer *c, int32_t **partitions);

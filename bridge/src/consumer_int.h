@@ -22,6 +22,7 @@ typedef struct ConsPart
 	int64_t		applied_next;	/* next offset to apply; -1: unknown */
 	bool		warned_beyond;	/* "position beyond the log end" logged */
 	int64_t		known_end;		/* end offset last asked for while paused */
+	bool		unknown;		/* assigned without the database's position */
 } ConsPart;
 
 struct VbConsumer

@@ -290,8 +290,7 @@ vb_db_connect(VbDb *db, VbError *err)
 							  "version 0.2.0 or later? ALTER EXTENSION voltpay UPDATE)", err);
 		PQclear(res);
 	}
-	vb_info("database %sconnected: %s@%s:%s/%s as role %s, server %d",
-			db->ever_connected ? "re" : "",
+	vb_info("database connected: %s@%s:%s/%s as role %s, server %d",
 			PQuser(db->conn), PQhost(db->conn), PQport(db->conn), PQdb(db->conn),
 			*db->role ? db->role : PQuser(db->conn), PQserverVersion(db->conn));
 	db->ever_connected = true;

@@ -132,8 +132,9 @@ vb_consumer_update_lag(VbConsumer *c)
 	int64_t    *lags = vb_xmalloc(sizeof(int64_t) * (size_t) (l->cnt + 1));
 	int			n = 0;
 
-	if (l->cnt > 0)
-		rd_kafka_position(c->rk, l);
+	if (l->cnt > 0 && rd_kafka_position(c->rk, l) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		for (int i = 0; i < l->cnt; i++)
+			l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;	/* unknown: low watermark */
 	for (int i = 0; i < l->cnt; i++)
 	{
 		int64_t		lo,
@@ -166,6 +167,29 @@ vb_consumer_update_lag(VbConsumer *c)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+/*
+ * vb_rewind_to
+ *	  Where a partition must go to after a reconnect: applied_next is what
+ *	  this bridge applied up to (-1: nothing), unknown whether it was
+ *	  assigned without the database's position (it could not be read),
+ *	  db_next what the database recorded (RD_KAFKA_OFFSET_INVALID:
+ *	  nothing).  The database's position when it is behind, or whatever it
+ *	  is when the partition started without it; the log start when the
+ *	  database recorded nothing where something was applied or assumed;
+ *	  else RD_KAFKA_OFFSET_INVALID (stay).
+ */
+int64_t
+vb_rewind_to(int64_t applied_next, bool unknown, int64_t db_next)
+{
+	if (unknown)
+		return db_next >= 0 ? db_next : RD_KAFKA_OFFSET_BEGINNING;
+	if (applied_next < 0)
+		return RD_KAFKA_OFFSET_INVALID;
+	if (db_next < 0)
+		return RD_KAFKA_OFFSET_BEGINNING;
+	return db_next < applied_next ? db_next : RD_KAFKA_OFFSET_INVALID;
+}
+
 /* The partitions being rewound, for vb_msglist_drop_unassigned(). */
 static bool
 off_not_rewound(void *arg, int32_t partition)
@@ -183,10 +207,12 @@ off_not_rewound(void *arg, int32_t partition)
  *	  After a reconnect: positions holds the database's next offset of each
  *	  assigned partition (RD_KAFKA_OFFSET_INVALID: none recorded).  Where
  *	  it is behind what this bridge applied, the database lost transactions
- *	  (an asynchronous failover): the partition goes back to it (to the log
- *	  start when nothing is recorded any more), its polled messages are
- *	  dropped and those in hand marked revoked, so they are read again in
- *	  order.  Returns how many partitions went back.
+ *	  (an asynchronous failover); a partition assigned while the positions
+ *	  could not be read started from Kafka's committed offset, which may
+ *	  be ahead of the database.  Either goes to the database's position
+ *	  (vb_rewind_to()), its polled messages dropped and those in hand
+ *	  marked revoked, so they are read again in order.  Returns how many
+ *	  partitions moved.
  */
 int
 vb_consumer_rewind(VbConsumer *c, const rd_kafka_topic_partition_list_t *positions)
@@ -200,18 +226,22 @@ vb_consumer_rewind(VbConsumer *c, const rd_kafka_topic_partition_list_t *positio
 		const rd_kafka_topic_partition_t *tp = &positions->elems[i];
 		ConsPart   *p = vb_cons_part(c, tp->partition);
 		VbLogCtx	ctx = VB_LOGCTX_INIT;
+		int64_t		to = vb_rewind_to(p->applied_next, p->unknown, tp->offset);
 
-		if (!p->assigned || p->applied_next < 0 ||
-			(tp->offset >= 0 && tp->offset >= p->applied_next))
+		if (!p->assigned || to == RD_KAFKA_OFFSET_INVALID)
 			continue;
 		ctx.topic = c->conf->input_topic;
 		ctx.partition = tp->partition;
 		ctx.offset = tp->offset;
-		vb_log(VB_LOG_WARN, &ctx, "the database's position is behind what was applied (%" PRId64 "): "
-			   "it lost transactions (failover?); reading again from %s", p->applied_next,
-			   tp->offset >= 0 ? "its position" : "the start of the log");
-		rd_kafka_topic_partition_list_add(seek, c->conf->input_topic, tp->partition)->offset =
-			tp->offset >= 0 ? tp->offset : RD_KAFKA_OFFSET_BEGINNING;
+		if (p->unknown)
+			vb_log(VB_LOG_INFO, &ctx, "the database answers again: the partition goes to %s",
+				   tp->offset >= 0 ? "its position" : "the start of the log (no position recorded)");
+		else
+			vb_log(VB_LOG_WARN, &ctx, "the database's position is behind what was applied (%" PRId64 "): "
+				   "it lost transactions (failover?); reading again from %s", p->applied_next,
+				   tp->offset >= 0 ? "its position" : "the start of the log");
+		p->unknown = false;
+		rd_kafka_topic_partition_list_add(seek, c->conf->input_topic, tp->partition)->offset = to;
 		p->applied_next = tp->offset >= 0 ? tp->offset : -1;
 		p->touched = true;
 	}

@@ -23,6 +23,8 @@ typedef struct Fake
 	int			quarantine_poison;	/* quarantines with a key that fail */
 	bool		quarantine_always_fails;
 	int			waits_allowed;	/* wait_retry returns false after these */
+	int			lose_sync;		/* next applies: all commit, then the
+								 * connection is lost before the sync point */
 	/* Seen: */
 	int			log[2 * MAXMSG];	/* +offset applied, -offset-1 quarantined */
 	int			nlog;
@@ -66,6 +68,11 @@ fake_apply(void *arg, const VbBatchChunk *chunks, int nchunks, int *ndone, VbErr
 			f->log[f->nlog++] = o;
 		}
 		(*ndone)++;
+	}
+	if (f->lose_sync > 0)
+	{
+		f->lose_sync--;
+		return vb_error_set(err, VB_TRANSIENT, "57P01", "terminating connection due to administrator command");
 	}
 	return VB_OK;
 }
@@ -303,6 +310,27 @@ test_transient(void)
 }
 
 static void
+test_sync_lost(void)
+{
+	Fake		f = {0};
+	VbBatchOps	ops = ops_for(&f);
+	VbMsgList	l;
+	VbError		err;
+	int			once = 1;
+
+	f.lose_sync = 1;
+	f.waits_allowed = 10;
+	make_list(&l, 40);
+	is_int(vb_batch_apply(&l, 10, &ops, &err), VB_OK,
+		   "every transaction committed, the sync point lost: ok");
+	for (int i = 0; i < 40; i++)
+		once &= f.applied[i] == 1;
+	ok(once && in_order(&f), "nothing applied twice, nothing past the batch touched");
+	is_int(f.waits, 0, "no retry of what committed");
+	free(l.m);
+}
+
+static void
 test_fatal(void)
 {
 	Fake		f = {0};
@@ -375,6 +403,7 @@ main(void)
 	test_poison_everywhere();
 	test_two_poisons();
 	test_transient();
+	test_sync_lost();
 	test_fatal();
 	test_bad_key_and_revoked();
 	free(msgs);

@@ -264,13 +264,15 @@ scenario_dba_republish() {
 }
 
 # PostgreSQL crashes (pg_ctl stop -m immediate) twice mid-run, once
-# restarted at once and once after a 4 s outage: the bridge keeps running,
-# reconnects and loses nothing, and its lag gauge grows during the outage.
+# restarted at once and once after a 4 s outage, while the load runs (10 s
+# of it, so that the outage meets it even when the first restart is slow on
+# a busy machine): the bridge keeps running, reconnects and loses nothing,
+# and its lag gauge grows during the outage.
 scenario_pg_restart() {
 	local lag0 lag1
 	vb_mock_start || return 1
 	start_bridge 1 || return 1
-	vb_loadgen_bg --count 15000 --rate 2500 --accounts 1000 --duplicate-fraction 0.05 \
+	vb_loadgen_bg --count 25000 --rate 2500 --accounts 1000 --duplicate-fraction 0.05 \
 		--invalid-fraction 0.02 --seed "$VB_SEED"
 	rand_sleep 1000 2000
 	vb_log "pg: restart -m immediate"
