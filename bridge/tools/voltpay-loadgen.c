@@ -888,15 +888,14 @@ lg_make_invalid(LgMsg *m, char *buf)
 
 /*
  * lg_json_opt
- *	  Writes s as a JSON string, or null when s is NULL or empty.
+ *	  s as a JSON string, or null when s is NULL or empty.
  */
-static void
-lg_json_opt(FILE *fp, const char *s)
+static json_t *
+lg_json_opt(const char *s)
 {
 	if (s == NULL || *s == '\0')
-		fputs("null", fp);
-	else
-		jo_string(fp, s, strlen(s));
+		return json_null();
+	return json_string(s);
 }
 
 /*
@@ -913,6 +912,37 @@ lg_kind_index(const char *kind)
 	if (strcmp(kind, "conflict") == 0)
 		return 2;
 	return 3;
+}
+
+/*
+ * lg_manifest_line
+ *	  Writes the manifest line of an acknowledged message.
+ */
+static void
+lg_manifest_line(FILE *fp, const LgMsg *m, const rd_kafka_message_t *rkm)
+{
+	json_t	   *o = json_object();
+
+	if (o == NULL)
+		cli_fatal(1, "out of memory");
+	jo_set(o, "message_id", lg_json_opt(m->message_id));
+	jo_set(o, "account_id", lg_json_opt(m->account_id));
+	jo_set(o, "key", lg_json_opt(m->key));
+	jo_set(o, "topic", lg_json_opt(rd_kafka_topic_name(rkm->rkt)));
+	jo_set(o, "partition", json_integer(rkm->partition));
+	jo_set(o, "offset", json_integer(rkm->offset));
+	jo_set(o, "kind", json_string(m->kind));
+	jo_set(o, "variant", lg_json_opt(m->variant));
+	jo_set(o, "expect", json_string(m->expect));
+	jo_set(o, "reason", lg_json_opt(m->reason));
+	jo_set(o, "sha256", lg_json_opt(m->null_value ? NULL : m->sha256));
+	jo_set(o, "seq", m->seq >= 0 ? json_integer(m->seq) : json_null());
+	jo_set(o, "amount", lg_json_opt(m->amount));
+	jo_set(o, "currency", lg_json_opt(m->currency));
+	jo_set(o, "email", json_boolean(m->email));
+	if (m->payload != NULL)
+		jo_set_bytes(o, "payload", m->payload, m->payload_len);
+	jo_write_line(fp, o);
 }
 
 /*
@@ -941,47 +971,7 @@ lg_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 		lg_acked++;
 		lg_kind_acked[lg_kind_index(m->kind)]++;
 		if (fp != NULL)
-		{
-			fputs("{\"message_id\":", fp);
-			lg_json_opt(fp, m->message_id);
-			fputs(",\"account_id\":", fp);
-			lg_json_opt(fp, m->account_id);
-			fputs(",\"key\":", fp);
-			lg_json_opt(fp, m->key);
-			fputs(",\"topic\":", fp);
-			lg_json_opt(fp, rd_kafka_topic_name(rkm->rkt));
-			fprintf(fp, ",\"partition\":%d,\"offset\":%" PRId64,
-					(int) rkm->partition, (int64_t) rkm->offset);
-			fprintf(fp, ",\"kind\":\"%s\",\"variant\":", m->kind);
-			lg_json_opt(fp, m->variant);
-			fprintf(fp, ",\"expect\":\"%s\",\"reason\":", m->expect);
-			lg_json_opt(fp, m->reason);
-			fputs(",\"sha256\":", fp);
-			lg_json_opt(fp, m->null_value ? NULL : m->sha256);
-			if (m->seq >= 0)
-				fprintf(fp, ",\"seq\":%ld", m->seq);
-			else
-				fputs(",\"seq\":null", fp);
-			fputs(",\"amount\":", fp);
-			lg_json_opt(fp, m->amount);
-			fputs(",\"currency\":", fp);
-			lg_json_opt(fp, m->currency);
-			fprintf(fp, ",\"email\":%s", m->email ? "true" : "false");
-			if (m->payload != NULL)
-			{
-				if (!jo_is_text((const unsigned char *) m->payload, m->payload_len))
-				{
-					fputs(",\"payload_b64\":", fp);
-					jo_base64(fp, (const unsigned char *) m->payload, m->payload_len);
-				}
-				else
-				{
-					fputs(",\"payload\":", fp);
-					jo_string(fp, m->payload, m->payload_len);
-				}
-			}
-			fputs("}\n", fp);
-		}
+			lg_manifest_line(fp, m, rkm);
 	}
 	free(m->payload);
 	free(m);
