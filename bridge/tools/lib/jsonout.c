@@ -106,7 +106,13 @@ jo_set_bytes(json_t *obj, const char *name, const void *d, size_t len)
 void
 jo_write_line(FILE *fp, json_t *obj)
 {
-	if (json_dumpf(obj, fp, JSON_COMPACT) != 0 || fputc('\n', fp) == EOF)
+	/* One string and one write: json_dumpf would fwrite every token. */
+	char	   *line = json_dumps(obj, JSON_COMPACT);
+
+	if (line == NULL)
+		cli_fatal(1, "out of memory");
+	if (fputs(line, fp) == EOF || fputc('\n', fp) == EOF)
 		cli_fatal(1, "could not write a JSON line: %s", strerror(errno));
+	free(line);
 	json_decref(obj);
 }
