@@ -344,11 +344,13 @@ vp_check_iban(const char *s, char **normalised, char **detail)
 
 /*
  * vp_check_bic
- *	  Checks a BIC per ISO 9362: 4 letters (business party prefix), 2
- *	  letters forming an ISO 3166-1 country code, 2 letters or digits
- *	  (location), and optionally 3 letters or digits (branch), so 8 or 11
- *	  characters.  Lower-case letters are accepted; *normalised receives the
- *	  upper-case form.
+ *	  Checks a BIC per ISO 9362:2014: 4 letters or digits (business party
+ *	  prefix; before 2014 the "bank code" was 4 letters, and the 2014
+ *	  edition opened it to digits), 2 letters forming an ISO 3166-1 country
+ *	  code, 2 letters or digits (business party suffix, formerly location),
+ *	  and optionally 3 letters or digits (branch), so 8 or 11 characters.
+ *	  Lower-case letters are accepted; *normalised receives the upper-case
+ *	  form.
  */
 bool
 vp_check_bic(const char *s, char **normalised, char **detail)
@@ -367,10 +369,10 @@ vp_check_bic(const char *s, char **normalised, char **detail)
 		bic[i] = VAL_TO_UPPER(s[i]);
 	}
 	bic[len] = '\0';
-	for (int i = 0; i < 6; i++)
+	for (int i = 4; i < 6; i++)
 	{
 		if (!VAL_IS_UPPER(bic[i]))
-			return val_fail(detail, "must start with 6 letters (bank and country code)");
+			return val_fail(detail, "must have letters at positions 5 and 6 (the country code)");
 	}
 	country[0] = bic[4];
 	country[1] = bic[5];
