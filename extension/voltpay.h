@@ -133,8 +133,11 @@ extern bool vp_check_name(const char *s, char **detail);
 /* Minor unit of an active ISO 4217 code, or -1 when unknown. */
 extern int	vp_currency_minor_unit(const char *code);
 
-/* IBAN length of an ISO 13616 country code, or -1 when unknown. */
-extern int	vp_iban_length(const char *country);
+/*
+ * IBAN length of an ISO 13616 country code, or -1 when unknown; *bban (when
+ * bban is not NULL) receives the registry's BBAN format ("8!n10!n").
+ */
+extern int	vp_iban_length(const char *country, const char **bban);
 
 /* True for an assigned ISO 3166-1 alpha-2 country code. */
 extern bool vp_is_country_code(const char *country);

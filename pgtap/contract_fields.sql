@@ -3,7 +3,7 @@
 -- remittance_info, customer_email, created_at, unknown fields, null versus
 -- absent, and the order in which rules are checked (first failure wins).
 BEGIN;
-SELECT plan(169);
+SELECT plan(170);
 
 -- A valid message; every case below changes one thing.
 CREATE FUNCTION pg_temp.base() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
@@ -235,6 +235,9 @@ SELECT is(pg_temp.detail(pg_temp.s('{debtor,bic}', '"COBADEFFX"')),
 		  'Field "debtor.bic" must have 8 or 11 characters, not 9.', 'detail of a BIC length');
 SELECT is(pg_temp.detail(pg_temp.s('{debtor,bic}', '"1234D1FF"')),
 		  'Field "debtor.bic" must have letters at positions 5 and 6 (the country code).', 'detail of a BIC country that is not letters');
+SELECT is(pg_temp.detail(pg_temp.iban('DE85A70400440532013000')),
+		  'Field "debtor.iban" has "A" at position 5 where the IBAN registry''s format of DE (8!n10!n) has a digit.',
+		  'detail of an IBAN that passes mod-97 but breaks the BBAN structure');
 SELECT is(pg_temp.detail(pg_temp.s('{debtor,bic}', '"COBAZZFF"')),
 		  'Field "debtor.bic" has country code "ZZ", which is not an ISO 3166-1 country.', 'detail of a BIC country');
 SELECT is(pg_temp.detail(pg_temp.s('{creditor,name}', to_jsonb(repeat('é', 141)))),
