@@ -296,8 +296,8 @@ old_primary_state() {
 # REAPPLIED (of LOST, those in the new primary now).
 loss_figures() {
 	LOST=$(comm -23 "$VB_DIR/old.ids" "$VB_DIR/standby.ids" | tee "$VB_DIR/lost.ids" | wc -l)
-	LOST_MSGS=$(join -j 1 "$VB_DIR/old.pos" "$VB_DIR/standby.pos" 2>/dev/null |
-		awk '{ d += $2 - $4 } END { print d + 0 }')
+	LOST_MSGS=$(awk 'FNR == NR { s[$1] = $2; next } { d += $2 - ($1 in s ? s[$1] : 0) } END { print d + 0 }' \
+		"$VB_DIR/standby.pos" "$VB_DIR/old.pos")
 	fo_psql 2 -c "\\copy (SELECT message_id FROM voltpay.payments ORDER BY 1) TO '$VB_DIR/final.ids'"
 	REAPPLIED=$(comm -12 "$VB_DIR/lost.ids" "$VB_DIR/final.ids" | wc -l)
 	vb_log "old primary: $(wc -l <"$VB_DIR/old.ids") payments; new primary at promotion: $(wc -l <"$VB_DIR/standby.ids"); lost $LOST payments ($LOST_MSGS input messages, $OLD_COMMITS commit records after $STANDBY_LSN), $REAPPLIED of them in the new primary at the end"
