@@ -29,6 +29,12 @@
  * apply_payment_batch_events() runs the same phases and also returns the
  * outbox events of phase 5, so a publisher need not read them back.
  *
+ * apply_record_batch() (0.3.0) is apply_payment_batch_events() with the
+ * record keys and traceparent headers as bytea[], the bytes Kafka carried:
+ * a key that is not text is then the message's invalid_key rejection
+ * instead of an ERROR of the whole call, and a traceparent that is not
+ * text is one that is not valid.  The text[] functions read the same bytes.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -56,6 +62,7 @@
 
 PG_FUNCTION_INFO_V1(apply_payment_batch);
 PG_FUNCTION_INFO_V1(apply_payment_batch_events);
+PG_FUNCTION_INFO_V1(apply_record_batch);
 
 /* Plans kept for the session. */
 static SPIPlanPtr apply_plan_idem_insert = NULL;
@@ -89,6 +96,23 @@ apply_array(FunctionCallInfo fcinfo, int argno, const char *name,
 	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
 					  elems, nulls, &n);
 	return n;
+}
+
+/*
+ * apply_cstring
+ *	  A text or bytea array element as a NUL-terminated string, or NULL
+ *	  when its bytes hold a NUL (a traceparent header may be any bytes; such
+ *	  a one is simply not a valid traceparent).
+ */
+static char *
+apply_cstring(Datum d)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+	size_t		len = VARSIZE_ANY_EXHDR(v);
+
+	if (memchr(VARDATA_ANY(v), '\0', len) != NULL)
+		return NULL;
+	return pnstrdup(VARDATA_ANY(v), len);
 }
 
 /*
@@ -198,8 +222,13 @@ apply_parse(ApplyBatch *batch)
 
 		memset(&parsed, 0, sizeof(parsed));
 		old = MemoryContextSwitchTo(rowcxt);
-		reason = vp_message_parse(data, len, it->key, &parsed, &detail);
+		reason = vp_message_parse(data, len, it->rawkey, it->rawkeylen,
+								  &parsed, &detail);
 		MemoryContextSwitchTo(old);
+
+		/* stored and sent on as text only when it is text */
+		if (it->rawkey != NULL && vp_check_key(it->rawkey, it->rawkeylen, NULL))
+			it->key = pnstrdup(it->rawkey, it->rawkeylen);
 
 		it->has_id = parsed.has_message_id;
 		if (it->has_id)
@@ -617,7 +646,14 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 	{
 		ApplyItem  *it = &batch.items[i];
 
-		it->key = keynulls[i] ? NULL : TextDatumGetCString(keys[i]);
+		if (!keynulls[i])
+		{
+			/* text[] or bytea[]: the bytes either way */
+			struct varlena *k = PG_DETOAST_DATUM_PACKED(keys[i]);
+
+			it->rawkey = VARDATA_ANY(k);
+			it->rawkeylen = VARSIZE_ANY_EXHDR(k);
+		}
 		it->payload = paynulls[i] ? NULL : DatumGetByteaPP(payloads[i]);
 		if (nparts >= 0)
 		{
@@ -641,7 +677,7 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 			it->has_ts = true;
 			it->kafka_ts = DatumGetTimestampTz(tss[i]);
 		}
-		vp_trace_child(ntp >= 0 && !tpnulls[i] ? TextDatumGetCString(tps[i]) : NULL,
+		vp_trace_child(ntp >= 0 && !tpnulls[i] ? apply_cstring(tps[i]) : NULL,
 					   it->traceparent);
 	}
 
@@ -682,6 +718,18 @@ apply_payment_batch(PG_FUNCTION_ARGS)
  */
 Datum
 apply_payment_batch_events(PG_FUNCTION_ARGS)
+{
+	return apply_run(fcinfo, true);
+}
+
+/*
+ * apply_record_batch
+ *	  SQL: voltpay.apply_record_batch(keys bytea[], payloads bytea[], topic,
+ *	  partitions, offsets, timestamps, traceparents bytea[], quarantine):
+ *	  apply_payment_batch_events() on raw keys and traceparents.
+ */
+Datum
+apply_record_batch(PG_FUNCTION_ARGS)
 {
 	return apply_run(fcinfo, true);
 }

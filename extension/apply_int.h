@@ -34,7 +34,10 @@ typedef struct ApplyItem
 	pg_uuid_t	message_id;
 	VpPayment  *payment;		/* valid messages only, in the batch context */
 	uint8		hash[VP_HASH_LEN];
-	const char *key;			/* record key or NULL */
+	const char *rawkey;			/* record key's bytes, or NULL: no key */
+	size_t		rawkeylen;
+	const char *key;			/* the key as text, NULL when there is none
+								 * or it is not text (invalid_key) */
 	bytea	   *payload;		/* raw value or NULL */
 	bool		has_coord;
 	int32		partition;

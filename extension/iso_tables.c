@@ -21,7 +21,10 @@
  *	  example HRK since 2023, SLL, ZWL, ANG replaced by XCG, and BGN since
  *	  Bulgaria adopted the euro on 2026-01-01).
  *
- *	  IBAN lengths: the SWIFT IBAN registry (ISO 13616), 89 countries.
+ *	  IBAN lengths and BBAN formats: the SWIFT IBAN registry (ISO 13616),
+ *	  release 101, 89 countries; the format strings are copied as the
+ *	  registry writes them ("4!a6!n8!n" for GB) and interpreted by
+ *	  vp_check_iban().
  *	  Territories that use another country's IBAN prefix (for example
  *	  Guadeloupe uses FR, Jersey uses GB, Aland uses FI) need no entry.
  *
@@ -47,6 +50,7 @@ typedef struct IsoIbanCountry
 {
 	const char *country;
 	int			length;
+	const char *bban;			/* the registry's BBAN format, "8!n10!n" */
 } IsoIbanCountry;
 
 /* ISO 4217 List One (2026-01-01), codes with a minor unit, sorted. */
@@ -81,23 +85,102 @@ static const IsoCurrency iso_currencies[] = {
 	{"ZAR", 2}, {"ZMW", 2}, {"ZWG", 2},
 };
 
-/* SWIFT IBAN registry: total IBAN length by country, sorted. */
+/*
+ * SWIFT IBAN registry (release 101): total IBAN length and the registry's
+ * own BBAN format string by country, sorted.  A format is a sequence of
+ * <count>!<class> with class n (digits), a (upper-case letters) or c
+ * (upper-case letters and digits); the counts add up to the length minus 4.
+ */
 static const IsoIbanCountry iso_iban_countries[] = {
-	{"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20},
-	{"BE", 16}, {"BG", 22}, {"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28},
-	{"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22}, {"DJ", 27},
-	{"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18},
-	{"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23},
-	{"GL", 18}, {"GR", 27}, {"GT", 28}, {"HN", 28}, {"HR", 21}, {"HU", 28},
-	{"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30},
-	{"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20},
-	{"LU", 20}, {"LV", 21}, {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22},
-	{"MK", 19}, {"MN", 20}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NI", 28},
-	{"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24}, {"PL", 28}, {"PS", 29},
-	{"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33}, {"SA", 24},
-	{"SC", 31}, {"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27},
-	{"SO", 23}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24}, {"TR", 26},
-	{"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
+	{"AD", 24, "4!n4!n12!c"},
+	{"AE", 23, "3!n16!n"},
+	{"AL", 28, "8!n16!c"},
+	{"AT", 20, "5!n11!n"},
+	{"AZ", 28, "4!a20!c"},
+	{"BA", 20, "3!n3!n8!n2!n"},
+	{"BE", 16, "3!n7!n2!n"},
+	{"BG", 22, "4!a4!n2!n8!c"},
+	{"BH", 22, "4!a14!c"},
+	{"BI", 27, "5!n5!n11!n2!n"},
+	{"BR", 29, "8!n5!n10!n1!a1!c"},
+	{"BY", 28, "4!c4!n16!c"},
+	{"CH", 21, "5!n12!c"},
+	{"CR", 22, "4!n14!n"},
+	{"CY", 28, "3!n5!n16!c"},
+	{"CZ", 24, "4!n16!n"},
+	{"DE", 22, "8!n10!n"},
+	{"DJ", 27, "5!n5!n11!n2!n"},
+	{"DK", 18, "4!n9!n1!n"},
+	{"DO", 28, "4!c20!n"},
+	{"EE", 20, "2!n14!n"},
+	{"EG", 29, "4!n4!n17!n"},
+	{"ES", 24, "4!n4!n1!n1!n10!n"},
+	{"FI", 18, "3!n11!n"},
+	{"FK", 18, "2!a12!n"},
+	{"FO", 18, "4!n9!n1!n"},
+	{"FR", 27, "5!n5!n11!c2!n"},
+	{"GB", 22, "4!a6!n8!n"},
+	{"GE", 22, "2!a16!n"},
+	{"GI", 23, "4!a15!c"},
+	{"GL", 18, "4!n9!n1!n"},
+	{"GR", 27, "3!n4!n16!c"},
+	{"GT", 28, "4!c20!c"},
+	{"HN", 28, "4!a20!n"},
+	{"HR", 21, "7!n10!n"},
+	{"HU", 28, "3!n4!n1!n15!n1!n"},
+	{"IE", 22, "4!a6!n8!n"},
+	{"IL", 23, "3!n3!n13!n"},
+	{"IQ", 23, "4!a3!n12!n"},
+	{"IS", 26, "4!n2!n6!n10!n"},
+	{"IT", 27, "1!a5!n5!n12!c"},
+	{"JO", 30, "4!a4!n18!c"},
+	{"KW", 30, "4!a22!c"},
+	{"KZ", 20, "3!n13!c"},
+	{"LB", 28, "4!n20!c"},
+	{"LC", 32, "4!a24!c"},
+	{"LI", 21, "5!n12!c"},
+	{"LT", 20, "5!n11!n"},
+	{"LU", 20, "3!n13!c"},
+	{"LV", 21, "4!a13!c"},
+	{"LY", 25, "3!n3!n15!n"},
+	{"MC", 27, "5!n5!n11!c2!n"},
+	{"MD", 24, "2!c18!c"},
+	{"ME", 22, "3!n13!n2!n"},
+	{"MK", 19, "3!n10!c2!n"},
+	{"MN", 20, "4!n12!n"},
+	{"MR", 27, "5!n5!n11!n2!n"},
+	{"MT", 31, "4!a5!n18!c"},
+	{"MU", 30, "4!a2!n2!n12!n3!n3!a"},
+	{"NI", 28, "4!a20!n"},
+	{"NL", 18, "4!a10!n"},
+	{"NO", 15, "4!n6!n1!n"},
+	{"OM", 23, "3!n16!c"},
+	{"PK", 24, "4!a16!c"},
+	{"PL", 28, "8!n16!n"},
+	{"PS", 29, "4!a21!c"},
+	{"PT", 25, "4!n4!n11!n2!n"},
+	{"QA", 29, "4!a21!c"},
+	{"RO", 24, "4!a16!c"},
+	{"RS", 22, "3!n13!n2!n"},
+	{"RU", 33, "9!n5!n15!c"},
+	{"SA", 24, "2!n18!c"},
+	{"SC", 31, "4!a2!n2!n16!n3!a"},
+	{"SD", 18, "2!n12!n"},
+	{"SE", 24, "3!n16!n1!n"},
+	{"SI", 19, "5!n8!n2!n"},
+	{"SK", 24, "4!n6!n10!n"},
+	{"SM", 27, "1!a5!n5!n12!c"},
+	{"SO", 23, "4!n3!n12!n"},
+	{"ST", 25, "4!n4!n11!n2!n"},
+	{"SV", 28, "4!a20!n"},
+	{"TL", 23, "3!n14!n2!n"},
+	{"TN", 24, "2!n3!n13!n2!n"},
+	{"TR", 26, "5!n1!n16!c"},
+	{"UA", 29, "6!n19!c"},
+	{"VA", 22, "3!n15!n"},
+	{"VG", 24, "4!a16!n"},
+	{"XK", 20, "4!n10!n2!n"},
+	{"YE", 30, "4!a4!n18!c"},
 };
 
 /* ISO 3166-1 alpha-2 assigned codes plus XK, sorted. */
@@ -200,19 +283,27 @@ vp_currency_minor_unit(const char *code)
  * vp_iban_length
  *	  Total IBAN length for an ISO 13616 country code (two upper-case
  *	  letters, NUL-terminated), or -1 when the registry has no such country.
+ *	  When bban is not NULL, *bban receives the registry's BBAN format
+ *	  string of the country (NULL for an unknown country).
  */
 int
-vp_iban_length(const char *country)
+vp_iban_length(const char *country, const char **bban)
 {
 	const IsoIbanCountry *c;
 
 	Assert(iso_check_sorted(iso_iban_countries, ISO_LENGTHOF(iso_iban_countries),
 							sizeof(IsoIbanCountry)));
+	if (bban != NULL)
+		*bban = NULL;
 	if (!iso_valid_key(country, 2))
 		return -1;
 	c = bsearch(country, iso_iban_countries, ISO_LENGTHOF(iso_iban_countries),
 				sizeof(IsoIbanCountry), iso_cmp_code);
-	return c ? c->length : -1;
+	if (c == NULL)
+		return -1;
+	if (bban != NULL)
+		*bban = c->bban;
+	return c->length;
 }
 
 /*

@@ -2,11 +2,16 @@
  *
  * message.c
  *	  Parses one Kafka record value against message contract v1
- *	  (docs/message-contract.md) into a VpPayment, and the SQL function
- *	  validate_message().
+ *	  (docs/message-contract.md) into a VpPayment.  The SQL function
+ *	  validate_message() is in message_sql.c, so that this file needs from
+ *	  the backend only palloc, StringInfo, the JSON parser and the encoding
+ *	  functions (fuzz/extension builds it outside the server).
  *
  * The checks run in the contract's order and the first failure wins:
  *
+ *	  0. the record key, when there is one: valid UTF-8 without NUL bytes
+ *		 (invalid_key), since it is compared with account_id and stored as
+ *		 text;
  *	  1. empty value, size (at most VP_MAX_MESSAGE_BYTES);
  *	  2. UTF-8 (no NUL bytes);
  *	  3. a pre-scan of the raw bytes for the nesting depth: deeper than
@@ -28,20 +33,16 @@
  */
 #include "postgres.h"
 
-#include "access/detoast.h"
-#include "access/htup_details.h"
 #include "common/jsonapi.h"
-#include "fmgr.h"
-#include "funcapi.h"
 #include "mb/pg_wchar.h"
-#include "utils/builtins.h"
 
 #include "voltpay.h"
 
-PG_FUNCTION_INFO_V1(validate_message);
-
 /* Longest piece of input quoted back in a detail, in characters. */
 #define MSG_QUOTE_CHARS		40
+
+/* Most bytes of a record key shown in hexadecimal in a detail. */
+#define MSG_KEY_HEX_BYTES	32
 
 /* Longest JSON parser detail kept, in bytes. */
 #define MSG_JSON_DETAIL_BYTES	200
@@ -154,6 +155,8 @@ vp_reason_code(VpReason reason)
 			return "invalid_iban";
 		case VP_IDEMPOTENCY_CONFLICT:
 			return "idempotency_conflict";
+		case VP_INVALID_KEY:
+			return "invalid_key";
 	}
 	return NULL;
 }
@@ -251,14 +254,48 @@ msg_kind_of(JsonTokenType type)
 }
 
 /*
- * msg_too_large
+ * vp_too_large_detail
  *	  The detail of a too_large rejection.
  */
-static char *
-msg_too_large(size_t len)
+char *
+vp_too_large_detail(size_t len)
 {
 	return psprintf("The value has %zu bytes, more than the %d bytes (64 KiB) allowed.",
 					len, VP_MAX_MESSAGE_BYTES);
+}
+
+/*
+ * vp_check_key
+ *	  True when a record key of keylen bytes is text: valid UTF-8 without
+ *	  NUL bytes.  Otherwise *detail (when detail is not NULL) receives a
+ *	  sentence with the offset of the first bad byte and the key's first
+ *	  MSG_KEY_HEX_BYTES bytes in hexadecimal, so that the rejected row still
+ *	  shows which key it was.
+ */
+bool
+vp_check_key(const char *key, size_t keylen, char **detail)
+{
+	int			valid;
+	StringInfoData hex;
+
+	if (keylen > (size_t) PG_INT32_MAX)
+		valid = pg_encoding_verifymbstr(PG_UTF8, key, PG_INT32_MAX);
+	else
+		valid = pg_encoding_verifymbstr(PG_UTF8, key, (int) keylen);
+	if ((size_t) valid == keylen)
+		return true;
+	if (detail == NULL)
+		return false;
+
+	initStringInfo(&hex);
+	for (size_t i = 0; i < keylen && i < MSG_KEY_HEX_BYTES; i++)
+		appendStringInfo(&hex, "%02x", (unsigned char) key[i]);
+	if (keylen > MSG_KEY_HEX_BYTES)
+		appendStringInfoString(&hex, "...");
+	*detail = psprintf("The record key is not text: %s at offset %d (key %zu bytes, \\x%s).",
+					   key[valid] == '\0' ? "it contains a NUL byte" : "invalid UTF-8 byte sequence",
+					   valid, keylen, hex.data);
+	return false;
 }
 
 /*
@@ -782,21 +819,29 @@ msg_check_fields(MsgState *st, const char *key, VpPayment *out, char **detail)
 
 /*
  * vp_message_parse
- *	  Parses and validates one record value against contract v1; see
- *	  voltpay.h.  On failure *out holds what was parsed before the failing
- *	  rule (has_message_id tells whether message_id is usable).
+ *	  Parses and validates one record (raw key and value) against contract
+ *	  v1; see voltpay.h.  On failure *out holds what was parsed before the
+ *	  failing rule (has_message_id tells whether message_id is usable).
  */
 VpReason
-vp_message_parse(const char *data, size_t len, const char *key,
-				 VpPayment *out, char **detail)
+vp_message_parse(const char *data, size_t len, const char *rawkey,
+				 size_t keylen, VpPayment *out, char **detail)
 {
 	MsgState   *st;
 	char	   *buf;
+	char	   *key = NULL;
 	int			valid;
 	VpReason	r;
 
 	memset(out, 0, sizeof(VpPayment));
 	*detail = NULL;
+
+	if (rawkey != NULL)
+	{
+		if (!vp_check_key(rawkey, keylen, detail))
+			return VP_INVALID_KEY;
+		key = pnstrdup(rawkey, keylen);
+	}
 
 	if (data == NULL || len == 0)
 	{
@@ -805,7 +850,7 @@ vp_message_parse(const char *data, size_t len, const char *key,
 	}
 	if (len > VP_MAX_MESSAGE_BYTES)
 	{
-		*detail = msg_too_large(len);
+		*detail = vp_too_large_detail(len);
 		return VP_TOO_LARGE;
 	}
 
@@ -834,78 +879,4 @@ vp_message_parse(const char *data, size_t len, const char *key,
 	r = msg_check_fields(st, key, out, detail);
 	Assert((r == VP_OK) == (*detail == NULL));
 	return r;
-}
-
-/*
- * validate_message(payload bytea, key text)
- *		returns (valid boolean, message_id uuid, reason text, detail text)
- *
- *	  Checks one raw value against contract v1 without applying it.  A NULL
- *	  payload is empty_value.  message_id is set whenever it could be parsed,
- *	  even when a later rule rejects the message; reason and detail are NULL
- *	  for a valid message.  A payload over the size limit is rejected
- *	  without being detoasted.
- */
-Datum
-validate_message(PG_FUNCTION_ARGS)
-{
-	TupleDesc	tupdesc;
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
-	char	   *key = NULL;
-	VpPayment	payment;
-	VpReason	reason;
-	char	   *detail = NULL;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-
-	if (!PG_ARGISNULL(1))
-		key = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-	memset(&payment, 0, sizeof(payment));
-	if (PG_ARGISNULL(0))
-		reason = vp_message_parse(NULL, 0, key, &payment, &detail);
-	else
-	{
-		Size		rawsize = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
-
-		if (rawsize > VP_MAX_MESSAGE_BYTES)
-		{
-			reason = VP_TOO_LARGE;
-			detail = msg_too_large(rawsize);
-		}
-		else
-		{
-			bytea	   *payload = PG_GETARG_BYTEA_PP(0);
-
-			reason = vp_message_parse(VARDATA_ANY(payload),
-									  VARSIZE_ANY_EXHDR(payload),
-									  key, &payment, &detail);
-		}
-	}
-
-	values[0] = BoolGetDatum(reason == VP_OK);
-	if (payment.has_message_id)
-	{
-		pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
-
-		*id = payment.message_id;
-		values[1] = UUIDPGetDatum(id);
-	}
-	else
-		nulls[1] = true;
-	if (reason == VP_OK)
-	{
-		nulls[2] = true;
-		nulls[3] = true;
-	}
-	else
-	{
-		values[2] = CStringGetTextDatum(vp_reason_code(reason));
-		values[3] = CStringGetTextDatum(detail);
-	}
-
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

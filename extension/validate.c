@@ -275,14 +275,78 @@ vp_parse_amount(const char *s, int minor_unit, char **canonical, char **detail)
 }
 
 /*
+ * val_iban_bban
+ *	  Checks the BBAN of an IBAN of country `country` (upper case, len
+ *	  characters) against the registry's format string of the country,
+ *	  "<count>!<class>..." with class n (digits), a (upper-case letters) or
+ *	  c (upper-case letters and digits).  On failure the detail names the
+ *	  first character out of place, counted from 1 in the whole IBAN.
+ */
+static bool
+val_iban_bban(const char *bban, int len, const char *country,
+			  const char *format, char **detail)
+{
+	int			pos = 0;
+
+	for (const char *f = format; *f;)
+	{
+		int			count = 0;
+		char		cls;
+
+		while (VAL_IS_DIGIT(*f))
+			count = count * 10 + (*f++ - '0');
+		if (*f == '!')
+			f++;
+		cls = *f;
+		if (cls == '\0' || count == 0)
+			elog(ERROR, "voltpay: bad IBAN registry format \"%s\" of %s",
+				 format, country);
+		f++;
+		for (int k = 0; k < count; k++, pos++)
+		{
+			char		c = pos < len ? bban[pos] : '\0';
+			bool		ok;
+			const char *want;
+
+			switch (cls)
+			{
+				case 'n':
+					ok = VAL_IS_DIGIT(c);
+					want = "a digit";
+					break;
+				case 'a':
+					ok = VAL_IS_UPPER(c);
+					want = "a letter";
+					break;
+				default:
+					ok = VAL_IS_DIGIT(c) || VAL_IS_UPPER(c);
+					want = "a letter or a digit";
+					break;
+			}
+			if (!ok)
+				return val_fail(detail, "has \"%c\" at position %d where the IBAN registry's format of %s (%s) has %s",
+								c, pos + 5, country, format, want);
+		}
+	}
+	if (pos != len)
+		elog(ERROR, "voltpay: IBAN registry format \"%s\" of %s does not describe %d characters",
+			 format, country, len);
+	return true;
+}
+
+/*
  * vp_check_iban
  *	  Checks an IBAN per ISO 13616: after removing spaces and upper-casing
  *	  letters it must be letters and digits only, start with a country of
  *	  the IBAN registry, have that country's length, carry check digits 02
- *	  to 98, and pass the ISO 7064 mod-97-10 check (the number formed by the
- *	  BBAN, then the country and check digits, letters as 10..35, leaves
- *	  remainder 1 when divided by 97).  *normalised receives the compact,
- *	  upper-case form.
+ *	  to 98, have a BBAN of the structure the registry gives for the
+ *	  country (val_iban_bban), and pass the ISO 7064 mod-97-10 check (the
+ *	  number formed by the BBAN, then the country and check digits, letters
+ *	  as 10..35, leaves remainder 1 when divided by 97).  *normalised
+ *	  receives the compact, upper-case form.
+ *
+ *	  The structure is checked before mod-97 so that a digit replaced by a
+ *	  letter (which mod-97 alone can let through) gets the precise detail.
  */
 bool
 vp_check_iban(const char *s, char **normalised, char **detail)
@@ -291,6 +355,7 @@ vp_check_iban(const char *s, char **normalised, char **detail)
 	char	   *iban = palloc(srclen + 1);
 	int			len = 0;
 	int			expected;
+	const char *bban_format;
 	char		country[3];
 	int			check;
 	int			rem = 0;
@@ -314,7 +379,7 @@ vp_check_iban(const char *s, char **normalised, char **detail)
 	country[0] = iban[0];
 	country[1] = iban[1];
 	country[2] = '\0';
-	expected = vp_iban_length(country);
+	expected = vp_iban_length(country, &bban_format);
 	if (expected < 0)
 		return val_fail(detail, "has country code \"%s\", which is not in the ISO 13616 IBAN registry",
 						country);
@@ -325,6 +390,8 @@ vp_check_iban(const char *s, char **normalised, char **detail)
 		return val_fail(detail, "does not have two check digits after the country code");
 	if (check < 2 || check > 98)
 		return val_fail(detail, "has check digits %02d, outside 02 to 98", check);
+	if (!val_iban_bban(iban + 4, len - 4, country, bban_format, detail))
+		return false;
 
 	for (int k = 0; k < len; k++)
 	{
@@ -344,11 +411,13 @@ vp_check_iban(const char *s, char **normalised, char **detail)
 
 /*
  * vp_check_bic
- *	  Checks a BIC per ISO 9362: 4 letters (business party prefix), 2
- *	  letters forming an ISO 3166-1 country code, 2 letters or digits
- *	  (location), and optionally 3 letters or digits (branch), so 8 or 11
- *	  characters.  Lower-case letters are accepted; *normalised receives the
- *	  upper-case form.
+ *	  Checks a BIC per ISO 9362:2014: 4 letters or digits (business party
+ *	  prefix; before 2014 the "bank code" was 4 letters, and the 2014
+ *	  edition opened it to digits), 2 letters forming an ISO 3166-1 country
+ *	  code, 2 letters or digits (business party suffix, formerly location),
+ *	  and optionally 3 letters or digits (branch), so 8 or 11 characters.
+ *	  Lower-case letters are accepted; *normalised receives the upper-case
+ *	  form.
  */
 bool
 vp_check_bic(const char *s, char **normalised, char **detail)
@@ -367,10 +436,10 @@ vp_check_bic(const char *s, char **normalised, char **detail)
 		bic[i] = VAL_TO_UPPER(s[i]);
 	}
 	bic[len] = '\0';
-	for (int i = 0; i < 6; i++)
+	for (int i = 4; i < 6; i++)
 	{
 		if (!VAL_IS_UPPER(bic[i]))
-			return val_fail(detail, "must start with 6 letters (bank and country code)");
+			return val_fail(detail, "must have letters at positions 5 and 6 (the country code)");
 	}
 	country[0] = bic[4];
 	country[1] = bic[5];

@@ -7,6 +7,7 @@
  *	  voltpay.c		module init (_PG_init), GUCs shared by all parts
  *	  message.c		parses one Kafka record value (contract v1) into a
  *					VpPayment with PostgreSQL's JSON parser (common/jsonapi.h)
+ *	  message_sql.c	validate_message(), the contract check from SQL
  *	  validate.c	field rules: UUID, account id, amount, IBAN, BIC, email,
  *					RFC 3339 timestamps, text lengths
  *	  iso_tables.c	ISO 4217 currencies and ISO 13616 IBAN country lengths
@@ -59,7 +60,8 @@ typedef enum VpReason
 	VP_UNKNOWN_CURRENCY,		/* not an active ISO 4217 code */
 	VP_INVALID_AMOUNT,			/* amount breaks the amount rules */
 	VP_INVALID_IBAN,			/* debtor or creditor IBAN fails ISO 13616 */
-	VP_IDEMPOTENCY_CONFLICT		/* message_id seen with another payload */
+	VP_IDEMPOTENCY_CONFLICT,	/* message_id seen with another payload */
+	VP_INVALID_KEY				/* record key not UTF-8 or with a NUL byte */
 } VpReason;
 
 /* One party of a payment; bic is NULL when absent. */
@@ -96,17 +98,27 @@ typedef struct VpPayment
 /* message.c */
 
 /*
- * Parse and validate one record value against contract v1.
+ * Parse and validate one record against contract v1.
  *
- * data/len is the raw value (data may be NULL for a null value); key is the
- * record key as a NUL-terminated string, or NULL.  Returns VP_OK and fills
+ * data/len is the raw value (data may be NULL for a null value); key/keylen
+ * the raw record key (key NULL: no key), which must be valid UTF-8 without
+ * NUL bytes (else VP_INVALID_KEY, before any other rule).  Returns VP_OK and fills
  * *out, or returns a reason and sets *detail to a palloc'd English sentence
  * naming the field at fault.  Never raises an ERROR for bad input, whatever
  * its size or nesting; only out-of-memory can raise.
  */
 extern VpReason vp_message_parse(const char *data, size_t len,
-								 const char *key, VpPayment *out,
-								 char **detail);
+								 const char *key, size_t keylen,
+								 VpPayment *out, char **detail);
+
+/*
+ * True when a raw record key is text (valid UTF-8, no NUL byte); else sets
+ * *detail (when not NULL) to the invalid_key sentence.
+ */
+extern bool vp_check_key(const char *key, size_t keylen, char **detail);
+
+/* The detail of a too_large rejection of a value of len bytes. */
+extern char *vp_too_large_detail(size_t len);
 
 /* Stable text code of a reason ("invalid_amount"); NULL for VP_OK. */
 extern const char *vp_reason_code(VpReason reason);
@@ -133,8 +145,11 @@ extern bool vp_check_name(const char *s, char **detail);
 /* Minor unit of an active ISO 4217 code, or -1 when unknown. */
 extern int	vp_currency_minor_unit(const char *code);
 
-/* IBAN length of an ISO 13616 country code, or -1 when unknown. */
-extern int	vp_iban_length(const char *country);
+/*
+ * IBAN length of an ISO 13616 country code, or -1 when unknown; *bban (when
+ * bban is not NULL) receives the registry's BBAN format ("8!n10!n").
+ */
+extern int	vp_iban_length(const char *country, const char **bban);
 
 /* True for an assigned ISO 3166-1 alpha-2 country code. */
 extern bool vp_is_country_code(const char *country);

@@ -3,7 +3,7 @@
 -- remittance_info, customer_email, created_at, unknown fields, null versus
 -- absent, and the order in which rules are checked (first failure wins).
 BEGIN;
-SELECT plan(163);
+SELECT plan(170);
 
 -- A valid message; every case below changes one thing.
 CREATE FUNCTION pg_temp.base() RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
@@ -106,7 +106,12 @@ INSERT INTO cases (what, payload, expect) VALUES
 	('a BIC of 9 characters is invalid_field', pg_temp.s('{debtor,bic}', '"COBADEFFX"'), 'invalid_field'),
 	('a BIC of 7 characters is invalid_field', pg_temp.s('{debtor,bic}', '"COBADEF"'), 'invalid_field'),
 	('a BIC of 12 characters is invalid_field', pg_temp.s('{debtor,bic}', '"COBADEFFXXXX"'), 'invalid_field'),
-	('a BIC with a digit in the bank code is invalid_field', pg_temp.s('{debtor,bic}', '"C0BADEFFXXX"'), 'invalid_field'),
+	('a BIC with a digit in the business party prefix is fine (ISO 9362:2014)', pg_temp.s('{debtor,bic}', '"C0BADEFFXXX"'), 'valid'),
+	('a BIC whose business party prefix is all digits is fine (ISO 9362:2014)', pg_temp.s('{debtor,bic}', '"1234DEFF"'), 'valid'),
+	('a lower-case BIC with digits in the prefix is fine', pg_temp.s('{debtor,bic}', '"9a8bgb2lxxx"'), 'valid'),
+	('a BIC with a symbol in the business party prefix is invalid_field', pg_temp.s('{debtor,bic}', '"CO_ADEFF"'), 'invalid_field'),
+	('a BIC with a non-ASCII letter in the prefix is invalid_field', pg_temp.s('{debtor,bic}', '"CÖBADEFF"'), 'invalid_field'),
+	('a BIC with a digit in the second country letter is invalid_field', pg_temp.s('{debtor,bic}', '"1234D1FF"'), 'invalid_field'),
 	('a BIC with an unassigned country (ZZ) is invalid_field', pg_temp.s('{debtor,bic}', '"COBAZZFFXXX"'), 'invalid_field'),
 	('a BIC with a digit in the country is invalid_field', pg_temp.s('{debtor,bic}', '"COBAD1FFXXX"'), 'invalid_field'),
 	('a BIC with a space is invalid_field', pg_temp.s('{debtor,bic}', '"COBA DEFF"'), 'invalid_field'),
@@ -228,6 +233,11 @@ SELECT is(pg_temp.detail(pg_temp.iban('DE01370400440000000042')),
 		  'Field "debtor.iban" has check digits 01, outside 02 to 98.', 'detail of out-of-range check digits');
 SELECT is(pg_temp.detail(pg_temp.s('{debtor,bic}', '"COBADEFFX"')),
 		  'Field "debtor.bic" must have 8 or 11 characters, not 9.', 'detail of a BIC length');
+SELECT is(pg_temp.detail(pg_temp.s('{debtor,bic}', '"1234D1FF"')),
+		  'Field "debtor.bic" must have letters at positions 5 and 6 (the country code).', 'detail of a BIC country that is not letters');
+SELECT is(pg_temp.detail(pg_temp.iban('DE85A70400440532013000')),
+		  'Field "debtor.iban" has "A" at position 5 where the IBAN registry''s format of DE (8!n10!n) has a digit.',
+		  'detail of an IBAN that passes mod-97 but breaks the BBAN structure');
 SELECT is(pg_temp.detail(pg_temp.s('{debtor,bic}', '"COBAZZFF"')),
 		  'Field "debtor.bic" has country code "ZZ", which is not an ISO 3166-1 country.', 'detail of a BIC country');
 SELECT is(pg_temp.detail(pg_temp.s('{creditor,name}', to_jsonb(repeat('é', 141)))),

@@ -10,6 +10,7 @@ debs=(
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	librdkafka-dev libpq-dev libmicrohttpd-dev
+	libjansson-dev libssl-dev kcat
 	gcc make pkg-config valgrind python3
 	openjdk-17-jre-headless nodejs npm
 )

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
 
 #include "lib/cli.h"
 #include "lib/jsonout.h"
@@ -163,96 +164,31 @@ lg_uuid(char *out)
 			 (uint64_t) (lo & 0xffffffffffffULL));
 }
 
-/*-------------------------------------------------------------------------
- * SHA-256 (FIPS 180-4), for the manifest: the checker compares it with
- * voltpay.idempotency.payload_hash and with dead-letter values.
- *-------------------------------------------------------------------------
- */
-static const uint32_t lg_sha_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-	0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-	0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-	0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
-};
-
-#define LG_ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-/*
- * lg_sha256_block
- *	  Compresses one 64-byte block into the state h.
- */
-static void
-lg_sha256_block(uint32_t *h, const unsigned char *p)
-{
-	uint32_t	w[64];
-	uint32_t	a, b, c, d, e, f, g, hh;
-	int			i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
-			(uint32_t) p[4 * i + 2] << 8 | (uint32_t) p[4 * i + 3];
-	for (i = 16; i < 64; i++)
-	{
-		uint32_t	s0 = LG_ROR(w[i - 15], 7) ^ LG_ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t	s1 = LG_ROR(w[i - 2], 17) ^ LG_ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = h[0]; b = h[1]; c = h[2]; d = h[3];
-	e = h[4]; f = h[5]; g = h[6]; hh = h[7];
-	for (i = 0; i < 64; i++)
-	{
-		uint32_t	s1 = LG_ROR(e, 6) ^ LG_ROR(e, 11) ^ LG_ROR(e, 25);
-		uint32_t	ch = (e & f) ^ (~e & g);
-		uint32_t	t1 = hh + s1 + ch + lg_sha_k[i] + w[i];
-		uint32_t	s0 = LG_ROR(a, 2) ^ LG_ROR(a, 13) ^ LG_ROR(a, 22);
-		uint32_t	maj = (a & b) ^ (a & c) ^ (b & c);
-		uint32_t	t2 = s0 + maj;
-
-		hh = g; g = f; f = e; e = d + t1;
-		d = c; c = b; b = a; a = t1 + t2;
-	}
-	h[0] += a; h[1] += b; h[2] += c; h[3] += d;
-	h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
-}
-
 /*
  * lg_sha256_hex
- *	  SHA-256 of data/len as 64 lower-case hex digits and a NUL in out.
+ *	  SHA-256 of data/len as 64 lower-case hex digits and a NUL in out, for
+ *	  the manifest: the checker compares it with
+ *	  voltpay.idempotency.payload_hash and with dead-letter values.  The
+ *	  digest is fetched from OpenSSL once (lg_sha256, freed at exit).
  */
+static EVP_MD *lg_sha256;
+
 static void
 lg_sha256_hex(const void *data, size_t len, char *out)
 {
-	uint32_t	h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-	const unsigned char *p = data;
-	unsigned char tail[128];
-	size_t		rest = len % 64;
-	size_t		tlen;
-	uint64_t	bits = (uint64_t) len * 8;
-	size_t		i;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
 
-	for (i = 0; i + 64 <= len; i += 64)
-		lg_sha256_block(h, p + i);
-	memset(tail, 0, sizeof(tail));
-	if (rest > 0)
-		memcpy(tail, p + len - rest, rest);
-	tail[rest] = 0x80;
-	tlen = rest + 1 + 8 <= 64 ? 64 : 128;
-	for (i = 0; i < 8; i++)
-		tail[tlen - 1 - i] = (unsigned char) (bits >> (8 * i));
-	lg_sha256_block(h, tail);
-	if (tlen == 128)
-		lg_sha256_block(h, tail + 64);
-	for (i = 0; i < 8; i++)
-		snprintf(out + 8 * i, 9, "%08x", h[i]);
+	if (lg_sha256 == NULL && (lg_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		cli_fatal(1, "OpenSSL has no SHA-256");
+	if (!EVP_Digest(data, len, md, &mdlen, lg_sha256, NULL) || mdlen != 32)
+		cli_fatal(1, "SHA-256 failed");
+	for (unsigned int i = 0; i < mdlen; i++)
+	{
+		out[2 * i] = "0123456789abcdef"[md[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[md[i] & 15];
+	}
+	out[2 * mdlen] = '\0';
 }
 
 /*-------------------------------------------------------------------------
@@ -888,15 +824,14 @@ lg_make_invalid(LgMsg *m, char *buf)
 
 /*
  * lg_json_opt
- *	  Writes s as a JSON string, or null when s is NULL or empty.
+ *	  s as a JSON string, or null when s is NULL or empty.
  */
-static void
-lg_json_opt(FILE *fp, const char *s)
+static json_t *
+lg_json_opt(const char *s)
 {
 	if (s == NULL || *s == '\0')
-		fputs("null", fp);
-	else
-		jo_string(fp, s, strlen(s));
+		return json_null();
+	return json_string(s);
 }
 
 /*
@@ -913,6 +848,37 @@ lg_kind_index(const char *kind)
 	if (strcmp(kind, "conflict") == 0)
 		return 2;
 	return 3;
+}
+
+/*
+ * lg_manifest_line
+ *	  Writes the manifest line of an acknowledged message.
+ */
+static void
+lg_manifest_line(FILE *fp, const LgMsg *m, const rd_kafka_message_t *rkm)
+{
+	json_t	   *o = json_object();
+
+	if (o == NULL)
+		cli_fatal(1, "out of memory");
+	jo_set(o, "message_id", lg_json_opt(m->message_id));
+	jo_set(o, "account_id", lg_json_opt(m->account_id));
+	jo_set(o, "key", lg_json_opt(m->key));
+	jo_set(o, "topic", lg_json_opt(rd_kafka_topic_name(rkm->rkt)));
+	jo_set(o, "partition", json_integer(rkm->partition));
+	jo_set(o, "offset", json_integer(rkm->offset));
+	jo_set(o, "kind", json_string(m->kind));
+	jo_set(o, "variant", lg_json_opt(m->variant));
+	jo_set(o, "expect", json_string(m->expect));
+	jo_set(o, "reason", lg_json_opt(m->reason));
+	jo_set(o, "sha256", lg_json_opt(m->null_value ? NULL : m->sha256));
+	jo_set(o, "seq", m->seq >= 0 ? json_integer(m->seq) : json_null());
+	jo_set(o, "amount", lg_json_opt(m->amount));
+	jo_set(o, "currency", lg_json_opt(m->currency));
+	jo_set(o, "email", json_boolean(m->email));
+	if (m->payload != NULL)
+		jo_set_bytes(o, "payload", m->payload, m->payload_len);
+	jo_write_line(fp, o);
 }
 
 /*
@@ -941,47 +907,7 @@ lg_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 		lg_acked++;
 		lg_kind_acked[lg_kind_index(m->kind)]++;
 		if (fp != NULL)
-		{
-			fputs("{\"message_id\":", fp);
-			lg_json_opt(fp, m->message_id);
-			fputs(",\"account_id\":", fp);
-			lg_json_opt(fp, m->account_id);
-			fputs(",\"key\":", fp);
-			lg_json_opt(fp, m->key);
-			fputs(",\"topic\":", fp);
-			lg_json_opt(fp, rd_kafka_topic_name(rkm->rkt));
-			fprintf(fp, ",\"partition\":%d,\"offset\":%" PRId64,
-					(int) rkm->partition, (int64_t) rkm->offset);
-			fprintf(fp, ",\"kind\":\"%s\",\"variant\":", m->kind);
-			lg_json_opt(fp, m->variant);
-			fprintf(fp, ",\"expect\":\"%s\",\"reason\":", m->expect);
-			lg_json_opt(fp, m->reason);
-			fputs(",\"sha256\":", fp);
-			lg_json_opt(fp, m->null_value ? NULL : m->sha256);
-			if (m->seq >= 0)
-				fprintf(fp, ",\"seq\":%ld", m->seq);
-			else
-				fputs(",\"seq\":null", fp);
-			fputs(",\"amount\":", fp);
-			lg_json_opt(fp, m->amount);
-			fputs(",\"currency\":", fp);
-			lg_json_opt(fp, m->currency);
-			fprintf(fp, ",\"email\":%s", m->email ? "true" : "false");
-			if (m->payload != NULL)
-			{
-				if (!jo_is_text((const unsigned char *) m->payload, m->payload_len))
-				{
-					fputs(",\"payload_b64\":", fp);
-					jo_base64(fp, (const unsigned char *) m->payload, m->payload_len);
-				}
-				else
-				{
-					fputs(",\"payload\":", fp);
-					jo_string(fp, m->payload, m->payload_len);
-				}
-			}
-			fputs("}\n", fp);
-		}
+			lg_manifest_line(fp, m, rkm);
 	}
 	free(m->payload);
 	free(m);
@@ -1357,5 +1283,6 @@ main(int argc, char **argv)
 	free(buf);
 	free(lg_ring);
 	free(lg_seqs);
+	EVP_MD_free(lg_sha256);
 	return (lg_failed == 0 && run) ? 0 : 1;
 }

@@ -67,86 +67,48 @@ td_stop(int sig)
 }
 
 /*
- * td_field
- *	  Writes ,"name":value for a key or value: a string, base64 under
- *	  name_b64, or null.
- */
-static void
-td_field(FILE *fp, const char *name, const void *data, size_t len)
-{
-	if (data == NULL)
-		fprintf(fp, ",\"%s\":null", name);
-	else if (jo_is_text(data, len))
-	{
-		fprintf(fp, ",\"%s\":", name);
-		jo_string(fp, data, len);
-	}
-	else
-	{
-		fprintf(fp, ",\"%s_b64\":", name);
-		jo_base64(fp, data, len);
-	}
-}
-
-/*
  * td_headers
- *	  Writes the "headers" (and if needed "headers_b64") objects.
+ *	  Sets "headers" (and, when some value is not text, "headers_b64") of
+ *	  the record object o: the first value of each header name.
  */
 static void
-td_headers(FILE *fp, const rd_kafka_message_t *rkm)
+td_headers(json_t *o, const rd_kafka_message_t *rkm)
 {
 	rd_kafka_headers_t *hdrs = NULL;
-	int			pass;
+	json_t	   *text = json_object();
+	json_t	   *b64 = NULL;
+	const char *name;
+	const void *val;
+	size_t		size;
 
-	fputs(",\"headers\":{", fp);
+	if (text == NULL)
+		cli_fatal(1, "out of memory");
 	if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		hdrs = NULL;
-	for (pass = 0; pass < 2; pass++)
+	for (size_t idx = 0; hdrs != NULL &&
+		 rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == 0; idx++)
 	{
-		size_t		idx;
-		const char *name;
-		const void *val;
-		size_t		size;
-		int			first = 1;
-		int			any_b64 = 0;
+		const void *v0;
+		size_t		s0;
+		json_t	   *v;
 
-		if (pass == 1)
+		/* First value of a repeated name only. */
+		if (rd_kafka_header_get(hdrs, 0, name, &v0, &s0) == 0 && v0 != val)
+			continue;
+		if (val == NULL)
+			jo_set(text, name, json_null());
+		else if ((v = jo_text(val, size)) != NULL)
+			jo_set(text, name, v);
+		else
 		{
-			/* Only written when some value was not text. */
-			for (idx = 0; hdrs != NULL &&
-				 rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == 0; idx++)
-				if (val != NULL && !jo_is_text(val, size))
-					any_b64 = 1;
-			if (!any_b64)
-				break;
-			fputs(",\"headers_b64\":{", fp);
+			if (b64 == NULL && (b64 = json_object()) == NULL)
+				cli_fatal(1, "out of memory");
+			jo_set(b64, name, jo_base64(val, size));
 		}
-		for (idx = 0; hdrs != NULL &&
-			 rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == 0; idx++)
-		{
-			const void *v0;
-			size_t		s0;
-			int			text = val == NULL || jo_is_text(val, size);
-
-			/* First value of a repeated name only. */
-			if (rd_kafka_header_get(hdrs, 0, name, &v0, &s0) == 0 && v0 != val)
-				continue;
-			if ((pass == 0) != text)
-				continue;
-			if (!first)
-				fputc(',', fp);
-			first = 0;
-			jo_string(fp, name, strlen(name));
-			fputc(':', fp);
-			if (val == NULL)
-				fputs("null", fp);
-			else if (pass == 0)
-				jo_string(fp, val, size);
-			else
-				jo_base64(fp, val, size);
-		}
-		fputc('}', fp);
 	}
+	jo_set(o, "headers", text);
+	if (b64 != NULL)
+		jo_set(o, "headers_b64", b64);
 }
 
 /*
@@ -388,15 +350,18 @@ main(int argc, char **argv)
 			}
 			else if (p != NULL && !p->done)
 			{
-				fputs("{\"topic\":", out);
-				jo_string(out, p->topic, strlen(p->topic));
-				fprintf(out, ",\"partition\":%d,\"offset\":%" PRId64 ",\"timestamp\":%" PRId64,
-						(int) rkm->partition, (int64_t) rkm->offset,
-						(int64_t) rd_kafka_message_timestamp(rkm, NULL));
-				td_field(out, "key", rkm->key, rkm->key_len);
-				td_headers(out, rkm);
-				td_field(out, "value", rkm->payload, rkm->len);
-				fputs("}\n", out);
+				json_t	   *o = json_object();
+
+				if (o == NULL)
+					cli_fatal(1, "out of memory");
+				jo_set(o, "topic", json_string(p->topic));
+				jo_set(o, "partition", json_integer(rkm->partition));
+				jo_set(o, "offset", json_integer(rkm->offset));
+				jo_set(o, "timestamp", json_integer(rd_kafka_message_timestamp(rkm, NULL)));
+				jo_set_bytes(o, "key", rkm->key, rkm->key_len);
+				td_headers(o, rkm);
+				jo_set_bytes(o, "value", rkm->payload, rkm->len);
+				jo_write_line(out, o);
 				counts[p - parts]++;
 				if (rkm->offset + 1 >= p->hi)
 				{

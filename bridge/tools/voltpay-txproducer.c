@@ -49,6 +49,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -58,16 +59,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
+#include <openssl/evp.h>
 
 #include "lib/cli.h"
+#include "lib/jsonout.h"
 
 #define TX_TIMEOUT_MS	60000
 
 /* One source message and what became of it. */
 typedef struct TxMsg
 {
-	char	   *line;			/* the source object, as read */
+	json_t	   *src;			/* the source object, payload removed */
 	char	   *key;
 	size_t		key_len;		/* key NULL: no key */
 	char	   *value;
@@ -95,330 +99,66 @@ tx_stop(int sig)
 	run = 0;
 }
 
-/*-------------------------------------------------------------------------
- * A flat JSON object reader: enough for manifest lines (string, number,
- * boolean and null values; nested values are skipped over whole).
- *-------------------------------------------------------------------------
- */
-
-/* One member: name and raw value spans inside the line. */
-typedef struct TxMember
-{
-	const char *name;
-	size_t		name_len;		/* without the quotes */
-	const char *val;
-	size_t		val_len;		/* raw JSON text */
-} TxMember;
-
-#define TX_MAX_MEMBERS 64
-
-static const char *
-tx_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	return p;
-}
-
 /*
- * tx_skip_string
- *	  p at an opening quote; returns the position after the closing one,
- *	  or NULL.
- */
-static const char *
-tx_skip_string(const char *p)
-{
-	for (p++; *p; p++)
-	{
-		if (*p == '\\')
-		{
-			if (p[1] == '\0')
-				return NULL;
-			p++;
-		}
-		else if (*p == '"')
-			return p + 1;
-	}
-	return NULL;
-}
-
-/*
- * tx_skip_value
- *	  Returns the position after the JSON value at p, or NULL.
- */
-static const char *
-tx_skip_value(const char *p)
-{
-	if (*p == '"')
-		return tx_skip_string(p);
-	if (*p == '{' || *p == '[')
-	{
-		int			depth = 0;
-
-		while (*p)
-		{
-			if (*p == '"')
-			{
-				p = tx_skip_string(p);
-				if (p == NULL)
-					return NULL;
-				continue;
-			}
-			if (*p == '{' || *p == '[')
-				depth++;
-			else if (*p == '}' || *p == ']')
-			{
-				if (--depth == 0)
-					return p + 1;
-			}
-			p++;
-		}
-		return NULL;
-	}
-	while (*p && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-		p++;
-	return p;
-}
-
-/*
- * tx_parse_object
- *	  Splits a flat JSON object into members; returns their count, or -1
- *	  when the text is not an object.
- */
-static int
-tx_parse_object(const char *s, TxMember *m, int max)
-{
-	const char *p = tx_ws(s);
-	int			n = 0;
-
-	if (*p++ != '{')
-		return -1;
-	p = tx_ws(p);
-	if (*p == '}')
-		return 0;
-	for (;;)
-	{
-		const char *e;
-
-		if (*p != '"' || n >= max)
-			return -1;
-		e = tx_skip_string(p);
-		if (e == NULL)
-			return -1;
-		m[n].name = p + 1;
-		m[n].name_len = (size_t) (e - p - 2);
-		p = tx_ws(e);
-		if (*p++ != ':')
-			return -1;
-		p = tx_ws(p);
-		e = tx_skip_value(p);
-		if (e == NULL || e == p)
-			return -1;
-		m[n].val = p;
-		m[n].val_len = (size_t) (e - p);
-		n++;
-		p = tx_ws(e);
-		if (*p == '}')
-			return n;
-		if (*p++ != ',')
-			return -1;
-		p = tx_ws(p);
-	}
-}
-
-/*
- * tx_member
- *	  The member called name, or NULL.
- */
-static const TxMember *
-tx_member(const TxMember *m, int n, const char *name)
-{
-	size_t		len = strlen(name);
-
-	for (int i = 0; i < n; i++)
-		if (m[i].name_len == len && memcmp(m[i].name, name, len) == 0)
-			return &m[i];
-	return NULL;
-}
-
-/*
- * tx_put_utf8
- *	  Appends code point cp as UTF-8 at out; returns the byte count.
- */
-static size_t
-tx_put_utf8(char *out, uint32_t cp)
-{
-	if (cp < 0x80)
-	{
-		out[0] = (char) cp;
-		return 1;
-	}
-	if (cp < 0x800)
-	{
-		out[0] = (char) (0xc0 | (cp >> 6));
-		out[1] = (char) (0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000)
-	{
-		out[0] = (char) (0xe0 | (cp >> 12));
-		out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char) (0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char) (0xf0 | (cp >> 18));
-	out[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char) (0x80 | (cp & 0x3f));
-	return 4;
-}
-
-static int
-tx_hex4(const char *p, uint32_t *out)
-{
-	uint32_t	v = 0;
-
-	for (int i = 0; i < 4; i++)
-	{
-		char		c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (uint32_t) (c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (uint32_t) (c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (uint32_t) (c - 'A' + 10);
-		else
-			return 0;
-	}
-	*out = v;
-	return 1;
-}
-
-/*
- * tx_decode_string
- *	  Decodes the JSON string member m into a malloc'd buffer (NUL added);
- *	  NULL for a JSON null.  Exits on malformed input.
+ * tx_string
+ *	  A malloc'd copy (NUL added) of the JSON string v of member name, its
+ *	  length in *len; NULL when v is absent or null.  Exits when v is
+ *	  something else.
  */
 static char *
-tx_decode_string(const TxMember *m, size_t *len, long lineno)
+tx_string(const json_t *v, const char *name, size_t *len, long lineno)
 {
-	const char *p = m->val;
-	const char *end = m->val + m->val_len - 1;
 	char	   *out;
-	size_t		n = 0;
 
-	if (m->val_len == 4 && memcmp(p, "null", 4) == 0)
+	*len = 0;
+	if (v == NULL || json_is_null(v))
 		return NULL;
-	if (*p != '"' || *end != '"')
-		cli_fatal(1, "source line %ld: \"%.*s\" is not a string", lineno,
-				 (int) m->name_len, m->name);
-	out = malloc(m->val_len + 1);
+	if (!json_is_string(v))
+		cli_fatal(1, "source line %ld: \"%s\" is not a string", lineno, name);
+	*len = json_string_length(v);
+	out = malloc(*len + 1);
 	if (out == NULL)
 		cli_fatal(1, "out of memory");
-	for (p++; p < end; p++)
-	{
-		uint32_t	cp;
-
-		if (*p != '\\')
-		{
-			out[n++] = *p;
-			continue;
-		}
-		p++;
-		switch (*p)
-		{
-			case 'b':
-				out[n++] = '\b';
-				break;
-			case 'f':
-				out[n++] = '\f';
-				break;
-			case 'n':
-				out[n++] = '\n';
-				break;
-			case 'r':
-				out[n++] = '\r';
-				break;
-			case 't':
-				out[n++] = '\t';
-				break;
-			case 'u':
-				if (end - p < 5 || !tx_hex4(p + 1, &cp))
-					cli_fatal(1, "source line %ld: bad \\u escape", lineno);
-				p += 4;
-				if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 7 && p[1] == '\\' && p[2] == 'u')
-				{
-					uint32_t	lo;
-
-					if (tx_hex4(p + 3, &lo) && lo >= 0xdc00 && lo <= 0xdfff)
-					{
-						cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-						p += 6;
-					}
-				}
-				n += tx_put_utf8(out + n, cp);
-				break;
-			default:
-				out[n++] = *p;	/* \" \\ \/ */
-				break;
-		}
-	}
-	out[n] = '\0';
-	*len = n;
+	memcpy(out, json_string_value(v), *len);
+	out[*len] = '\0';
 	return out;
 }
 
 /*
- * tx_decode_base64
- *	  Decodes a base64 JSON string member into a malloc'd buffer.
+ * tx_base64
+ *	  Decodes the base64 JSON string v (padded, as jo_base64 and Python
+ *	  write it) into a malloc'd buffer; NULL when v is null.
  */
 static char *
-tx_decode_base64(const TxMember *m, size_t *len, long lineno)
+tx_base64(const json_t *v, size_t *len, long lineno)
 {
+	const char *s;
 	size_t		slen;
-	char	   *s = tx_decode_string(m, &slen, lineno);
-	char	   *out;
-	uint32_t	acc = 0;
-	int			bits = 0;
-	size_t		n = 0;
+	unsigned char *out;
+	int			n;
 
-	if (s == NULL)
+	*len = 0;
+	if (json_is_null(v))
 		return NULL;
-	out = malloc(slen + 1);
+	if (!json_is_string(v))
+		cli_fatal(1, "source line %ld: \"payload_b64\" is not a string", lineno);
+	s = json_string_value(v);
+	slen = json_string_length(v);
+	if (slen % 4 != 0 || slen > (size_t) INT_MAX)
+		cli_fatal(1, "source line %ld: bad base64", lineno);
+	out = malloc(slen / 4 * 3 + 1);
 	if (out == NULL)
 		cli_fatal(1, "out of memory");
-	for (size_t i = 0; i < slen; i++)
-	{
-		char		c = s[i];
-		int			v;
-
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else if (c == '=')
-			break;
-		else
-			cli_fatal(1, "source line %ld: bad base64", lineno);
-		acc = (acc << 6) | (uint32_t) v;
-		bits += 6;
-		if (bits >= 8)
-		{
-			bits -= 8;
-			out[n++] = (char) ((acc >> bits) & 0xff);
-		}
-	}
-	free(s);
-	*len = n;
-	return out;
+	/* EVP_DecodeBlock counts the padding as zero bytes: drop them. */
+	n = EVP_DecodeBlock(out, (const unsigned char *) s, (int) slen);
+	if (n < 0)
+		cli_fatal(1, "source line %ld: bad base64", lineno);
+	if (slen > 0 && s[slen - 1] == '=')
+		n--;
+	if (slen > 1 && s[slen - 2] == '=')
+		n--;
+	*len = (size_t) n;
+	return (char *) out;
 }
 
 /*
@@ -458,25 +198,25 @@ tx_load(const char *path, int k, int n, long *count)
 		cli_fatal(1, "could not open \"%s\": %s", path, strerror(errno));
 	while ((len = getline(&line, &cap, fp)) > 0)
 	{
-		TxMember	m[TX_MAX_MEMBERS];
-		int			nm;
-		const TxMember *km;
-		const TxMember *pm;
-		const TxMember *sm;
+		json_error_t jerr;
+		json_t	   *o;
+		json_t	   *sm;
+		json_t	   *pm;
 		TxMsg	   *t;
 		char	   *key;
-		size_t		key_len = 0;
+		size_t		key_len;
 
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0)
 			continue;
-		nm = tx_parse_object(line, m, TX_MAX_MEMBERS);
-		if (nm < 0)
-			cli_fatal(1, "%s:%ld: not a flat JSON object", path, lineno);
-		km = tx_member(m, nm, "key");
-		key = km ? tx_decode_string(km, &key_len, lineno) : NULL;
+		o = json_loadb(line, (size_t) len, JSON_ALLOW_NUL, &jerr);
+		if (o == NULL)
+			cli_fatal(1, "%s:%ld: %s", path, lineno, jerr.text);
+		if (!json_is_object(o))
+			cli_fatal(1, "%s:%ld: not a JSON object", path, lineno);
+		key = tx_string(json_object_get(o, "key"), "key", &key_len, lineno);
 		if (key != NULL && key_len == 0)
 		{
 			free(key);
@@ -485,6 +225,7 @@ tx_load(const char *path, int k, int n, long *count)
 		if (n > 1 && (int) (tx_fnv(key ? key : "", key_len) % (uint32_t) n) != k)
 		{
 			free(key);
+			json_decref(o);
 			continue;
 		}
 		if (nmsg == alloc)
@@ -496,23 +237,26 @@ tx_load(const char *path, int k, int n, long *count)
 		}
 		t = &msgs[nmsg++];
 		memset(t, 0, sizeof(*t));
-		t->line = strdup(line);
 		t->key = key;
 		t->key_len = key_len;
 		t->partition = -1;
 		t->offset = -1;
-		sm = tx_member(m, nm, "sha256");
-		if (sm != NULL && sm->val_len == 4 && memcmp(sm->val, "null", 4) == 0)
+		sm = json_object_get(o, "sha256");
+		if (json_is_null(sm))
 			t->value = NULL;	/* tombstone */
-		else if ((pm = tx_member(m, nm, "payload")) != NULL)
-			t->value = tx_decode_string(pm, &t->value_len, lineno);
-		else if ((pm = tx_member(m, nm, "payload_b64")) != NULL)
-			t->value = tx_decode_base64(pm, &t->value_len, lineno);
+		else if ((pm = json_object_get(o, "payload")) != NULL)
+			t->value = tx_string(pm, "payload", &t->value_len, lineno);
+		else if ((pm = json_object_get(o, "payload_b64")) != NULL)
+			t->value = tx_base64(pm, &t->value_len, lineno);
 		else
 			cli_fatal(1, "%s:%ld: no payload (run the loadgen with --manifest-payloads)",
 					 path, lineno);
-		if (t->value == NULL && (sm == NULL || sm->val_len != 4))
+		if (t->value == NULL && !json_is_null(sm))
 			t->value = strdup("");
+		/* The output manifests leave the payload out: keep the rest. */
+		json_object_del(o, "payload");
+		json_object_del(o, "payload_b64");
+		t->src = o;
 	}
 	free(line);
 	if (ferror(fp))
@@ -524,37 +268,42 @@ tx_load(const char *path, int k, int n, long *count)
 
 /*
  * tx_write
- *	  Writes one output manifest line: the source object with topic,
- *	  partition and offset replaced, the payload left out, txn (when >= 0)
- *	  and outcome (when not NULL) added.
+ *	  Writes one output manifest line: topic, partition and offset, then
+ *	  the source object's other members in their order (payload left out),
+ *	  txn and transactional_id (when txn >= 0) and outcome (when not NULL).
  */
 static void
 tx_write(FILE *fp, const TxMsg *t, const char *topic, long txn, const char *outcome)
 {
-	TxMember	m[TX_MAX_MEMBERS];
-	int			nm = tx_parse_object(t->line, m, TX_MAX_MEMBERS);
-	static const char *drop[] = {"topic", "partition", "offset", "payload",
-	"payload_b64", "txn", "transactional_id", "outcome"};
+	static const char *drop[] = {"topic", "partition", "offset", "txn",
+	"transactional_id", "outcome"};
+	json_t	   *o = json_object();
+	const char *name;
+	json_t	   *v;
 
-	fprintf(fp, "{\"topic\":\"%s\",\"partition\":%d,\"offset\":%" PRId64,
-			topic, (int) t->partition, t->offset);
-	for (int i = 0; i < nm; i++)
+	if (o == NULL)
+		cli_fatal(1, "out of memory");
+	jo_set(o, "topic", json_string(topic));
+	jo_set(o, "partition", json_integer(t->partition));
+	jo_set(o, "offset", json_integer(t->offset));
+	json_object_foreach(t->src, name, v)
 	{
 		int			skip = 0;
 
 		for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]); d++)
-			if (m[i].name_len == strlen(drop[d]) &&
-				memcmp(m[i].name, drop[d], m[i].name_len) == 0)
+			if (strcmp(name, drop[d]) == 0)
 				skip = 1;
 		if (!skip)
-			fprintf(fp, ",\"%.*s\":%.*s", (int) m[i].name_len, m[i].name,
-					(int) m[i].val_len, m[i].val);
+			jo_set(o, name, json_incref(v));
 	}
 	if (txn >= 0)
-		fprintf(fp, ",\"txn\":%ld,\"transactional_id\":\"%s\"", txn, tx_id);
+	{
+		jo_set(o, "txn", json_integer(txn));
+		jo_set(o, "transactional_id", json_string(tx_id));
+	}
 	if (outcome != NULL)
-		fprintf(fp, ",\"outcome\":\"%s\"", outcome);
-	fputs("}\n", fp);
+		jo_set(o, "outcome", json_string(outcome));
+	jo_write_line(fp, o);
 }
 
 /*
@@ -1022,7 +771,7 @@ done:
 			n_committed, n_aborted, tx_failed, run ? "" : " (interrupted)");
 	for (long i = 0; i < nmsg; i++)
 	{
-		free(msgs[i].line);
+		json_decref(msgs[i].src);
 		free(msgs[i].key);
 		free(msgs[i].value);
 	}

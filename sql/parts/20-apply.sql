@@ -57,6 +57,40 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.apply_payment_batch_events(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean) IS
 	'apply_payment_batch() that also returns the outbox events it queued: one row per event, in event order (a message without events: one row, event columns NULL).';
 
+-- The same apply on the record's raw bytes (0.3.0): keys and traceparent
+-- headers as bytea[], as Kafka carries them.  A key that is not text (not
+-- UTF-8, or with a NUL byte) is that message's invalid_key rejection
+-- instead of an error of the whole call; a traceparent that is not text
+-- is treated as absent.  The bridge calls this one from 0.3.0 on.
+CREATE FUNCTION @extschema@.apply_record_batch(
+	keys		bytea[],
+	payloads	bytea[],
+	topic		text			DEFAULT NULL,
+	partitions	integer[]		DEFAULT NULL,
+	offsets		bigint[]		DEFAULT NULL,
+	timestamps	timestamptz[]	DEFAULT NULL,
+	traceparents bytea[]		DEFAULT NULL,
+	quarantine	boolean			DEFAULT true,
+	OUT ordinal		integer,
+	OUT message_id	uuid,
+	OUT status		text,
+	OUT reason		text,
+	OUT detail		text,
+	OUT payment_id	uuid,
+	OUT trace_id	text,
+	OUT event_id	bigint,
+	OUT event_kind	text,
+	OUT event_key	text,
+	OUT event_value	bytea,
+	OUT header_names text[],
+	OUT header_values text[])
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'apply_record_batch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.apply_record_batch(bytea[], bytea[], text, integer[], bigint[], timestamptz[], bytea[], boolean) IS
+	'apply_payment_batch_events() on raw record keys and traceparent headers (bytea): a key that is not text is rejected as invalid_key, never an error of the batch.';
+
 CREATE FUNCTION @extschema@.apply_payment(
 	payload		bytea,
 	key			text	DEFAULT NULL,
@@ -108,6 +142,19 @@ AS 'MODULE_PATHNAME', 'validate_message'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.validate_message(bytea, text) IS
 	'Checks one raw message against contract v1 without applying it.';
+
+CREATE FUNCTION @extschema@.validate_message(
+	payload		bytea,
+	key			bytea,
+	OUT valid		boolean,
+	OUT message_id	uuid,
+	OUT reason		text,
+	OUT detail		text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'validate_message_bytea'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.validate_message(bytea, bytea) IS
+	'Checks one raw message with its raw record key against contract v1 without applying it (a key that is not text: invalid_key).';
 
 -- Outbox, for the bridge.
 

@@ -82,6 +82,14 @@ BEGIN
 			USING ERRCODE = 'no_data_found',
 				  DETAIL = 'No row of voltpay.rejected_messages has this rejection_id.';
 	END IF;
+	-- Its key was not text, so it is not stored and the key rule cannot be
+	-- checked again: applying it without a key would skip that rule.
+	IF r.reason = 'invalid_key' THEN
+		RAISE EXCEPTION 'rejected message % cannot be reprocessed', r.rejection_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'It was rejected because its record key is not text, and the key is not stored.',
+				  HINT = 'Have the producer send the payment again with a valid key.';
+	END IF;
 	-- Applied again without coordinates and without a second quarantine
 	-- row: the rejected row records the outcome instead.
 	SELECT * INTO a

@@ -6,6 +6,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	@extschema@.apply_payment_batch(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean),
 	@extschema@.apply_payment_batch_events(text[], bytea[], text, integer[], bigint[], timestamptz[], text[], boolean),
+	@extschema@.apply_record_batch(bytea[], bytea[], text, integer[], bigint[], timestamptz[], bytea[], boolean),
 	@extschema@.outbox_fetch(integer, integer[]),
 	@extschema@.outbox_ack(bigint[]),
 	@extschema@.partition_positions(text),

@@ -46,17 +46,21 @@ vb_mock_start || die "mock Kafka did not start"
 vb_bridge_start 1 --log-level debug
 vb_bridge_wait_ready 1 30 || die "bridge did not become ready"
 
-bridge/voltpay-produce-one -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -k ACC-T1 \
-	-H "traceparent=00-$TRACE_A-$SPAN_A-01" \
-	-v "$(payload "$MSG_A" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e01 ACC-T1)" >>"$VB_DIR/scenario.log" ||
+# kcat -P sends a file's whole contents as one record; it exits non-zero
+# when the record is not acknowledged.
+payload "$MSG_A" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e01 ACC-T1 >"$VB_DIR/msg-a.json"
+payload "$MSG_B" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e02 ACC-T2 >"$VB_DIR/msg-b.json"
+payload "$MSG_C" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e03 ACC-T3 |
+	sed 's/DE89370400440532013000/DE00370400440532013000/' | tr -d '\n' >"$VB_DIR/msg-c.json"
+kcat -P -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -X enable.idempotence=true -k ACC-T1 \
+	-H "traceparent=00-$TRACE_A-$SPAN_A-01" "$VB_DIR/msg-a.json" >>"$VB_DIR/scenario.log" ||
 	die "could not produce message A"
-bridge/voltpay-produce-one -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -k ACC-T2 \
-	-v "$(payload "$MSG_B" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e02 ACC-T2)" >>"$VB_DIR/scenario.log" ||
+kcat -P -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -X enable.idempotence=true -k ACC-T2 \
+	"$VB_DIR/msg-b.json" >>"$VB_DIR/scenario.log" ||
 	die "could not produce message B"
-bridge/voltpay-produce-one -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -k ACC-T3 \
-	-H "traceparent=00-$TRACE_C-$SPAN_C-01" \
-	-v "$(payload "$MSG_C" 6d0c8a3e-1f2b-4c3d-8e4f-5a6b7c8d9e03 ACC-T3 | sed 's/DE89370400440532013000/DE00370400440532013000/')" \
-	>>"$VB_DIR/scenario.log" || die "could not produce message C"
+kcat -P -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -X enable.idempotence=true -k ACC-T3 \
+	-H "traceparent=00-$TRACE_C-$SPAN_C-01" "$VB_DIR/msg-c.json" >>"$VB_DIR/scenario.log" ||
+	die "could not produce message C"
 
 for _ in $(seq 60); do
 	n=$(vb_psql -d "$VB_DBNAME" -c "SELECT (SELECT count(*) FROM voltpay.rejected_message WHERE message_id = '$MSG_C') * 100 + (SELECT count(*) FROM voltpay.payment WHERE message_id IN ('$MSG_A', '$MSG_B')) * 10 + (SELECT count(*) FROM voltpay.outbox)")

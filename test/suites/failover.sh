@@ -20,6 +20,9 @@
 #                rejoined as the new standby with pg_rewind; Liquibase
 #                `update` on the new primary finds nothing to do
 #
+# async_kill fails today, and switchover now and then: known defects 1 and
+# 2 of docs/operations.md, in the bridge; the failure line says which.
+#
 # In each: /readyz is not 200 while no writable primary answers, the
 # outage shows as db_connect errors and db retries in /metrics and in the
 # log, nothing is rejected, quarantined or dead-lettered, the bridge
@@ -39,6 +42,7 @@ cd "$(dirname "$0")/../.."
 
 . test/lib/pgcluster.sh
 VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-failover-test.XXXXXX)}
+mkdir -p "$VB_WORK"
 . test/bridge/lib.sh
 . test/failover/lib.sh
 
@@ -72,6 +76,18 @@ start_bridge() {
 	VB_BRIDGE_WRAP=(bash -c 'cd "$0" && ulimit -c unlimited && exec "$@"' "$VB_DIR")
 	vb_bridge_start "$id" --max-retry-backoff-ms 1000 "$@"
 	vb_bridge_wait_ready "$id" 30 2>>"$VB_DIR/scenario.log" || fail "bridge $id did not become ready"
+}
+
+# alive ID (test/bridge/lib.sh's, with the reason): a bridge that died of
+# a signal during a failover is known defect 2 of docs/operations.md.
+alive() {
+	kill -0 "${VB_BRIDGE_PID[$1]}" 2>/dev/null && return 0
+	vb_bridge_wait "$1" 1
+	if [ "$VB_RC" -gt 128 ]; then
+		fail "BRIDGE DEFECT (docs/operations.md, known defect 2): bridge $1 died of signal $((VB_RC - 128)) during the failover (core dump, if any, in $VB_DIR)"
+	else
+		fail "bridge $1 exited with status $VB_RC during the failover (see bridge-$1.log)"
+	fi
 }
 
 # figure TEXT: one measured figure, in the scenario log and figures.txt.
@@ -187,6 +203,9 @@ still_unready() {
 	local code n
 	code=$(fo_ready_code 1)
 	[ "$code" = 503 ] || fail "/readyz answered $code with no writable primary (expected 503)" || return 1
+	# What VoltpayBridgeNotReady (monitoring/alerts.yml) fires on.
+	[ "$(vb_bridge_metric 1 voltpay_bridge_database_connected)" = 0 ] ||
+		fail "voltpay_bridge_database_connected is not 0 with no writable primary" || return 1
 	n=$(fo_metric 1 voltpay_bridge_errors_total 'kind="db_connect"')
 	[ "$n" -gt "$DB_CONNECT0" ] ||
 		fail "voltpay_bridge_errors_total{kind=\"db_connect\"} did not grow during the outage ($DB_CONNECT0 -> $n)" || return 1
@@ -280,8 +299,8 @@ old_primary_state() {
 # REAPPLIED (of LOST, those in the new primary now).
 loss_figures() {
 	LOST=$(comm -23 "$VB_DIR/old.ids" "$VB_DIR/standby.ids" | tee "$VB_DIR/lost.ids" | wc -l)
-	LOST_MSGS=$(join -j 1 "$VB_DIR/old.pos" "$VB_DIR/standby.pos" 2>/dev/null |
-		awk '{ d += $2 - $4 } END { print d + 0 }')
+	LOST_MSGS=$(awk 'FNR == NR { s[$1] = $2; next } { d += $2 - ($1 in s ? s[$1] : 0) } END { print d + 0 }' \
+		"$VB_DIR/standby.pos" "$VB_DIR/old.pos")
 	fo_psql 2 -c "\\copy (SELECT message_id FROM voltpay.payments ORDER BY 1) TO '$VB_DIR/final.ids'"
 	REAPPLIED=$(comm -12 "$VB_DIR/lost.ids" "$VB_DIR/final.ids" | wc -l)
 	vb_log "old primary: $(wc -l <"$VB_DIR/old.ids") payments; new primary at promotion: $(wc -l <"$VB_DIR/standby.ids"); lost $LOST payments ($LOST_MSGS input messages, $OLD_COMMITS commit records after $STANDBY_LSN), $REAPPLIED of them in the new primary at the end"
@@ -418,7 +437,8 @@ scenario_switchover() {
 	fo_wait_streaming 2 30 || fail "node 1 does not stream from node 2" || return 1
 	[ "$(fo_psql 1 -c "SELECT pg_is_in_recovery()")" = t ] || fail "node 1 is not in recovery" || return 1
 	sweeper_runs_after_promotion 2 "$t_promote" || return 1
-	sweeper_waits_on_standby 1 || true
+	[ "$(fo_psql 1 -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'voltpay sweeper'")" = 0 ] ||
+		fail "a sweeper runs on the rejoined standby" || return 1
 	n1=$(sed -n '/=== rejoined/,$p' "$FO_NODES/node1.log" | grep -E ' (ERROR|FATAL|PANIC): ' |
 		grep -v -E 'the database system is (starting up|not yet accepting connections)')
 	[ -z "$n1" ] || fail "the rejoined standby logs errors: $(head -n 3 <<<"$n1")" || return 1
@@ -444,7 +464,7 @@ scenario_switchover() {
 	[ "$dbcl_before" = "$dbcl_after" ] || fail "databasechangelog differs after the switchover" || return 1
 
 	figure "switchover: not ready $(fo_secs "$t_stop" "$T_READY") s (shutdown to ready), ready $(fo_secs "$t_promote" "$T_READY") s after the promotion;" \
-		"pg_rewind: $(grep -m1 -E 'no rewind required|Done|rewind' "$FO_NODES/pg_rewind.log" | sed 's/^pg_rewind: //' | tr -d '\n');" \
+		"pg_rewind: $(grep -E '^pg_rewind: ' "$FO_NODES/pg_rewind.log" | tail -n 1 | sed 's/^pg_rewind: //');" \
 		"rejoined standby has $n1 payments like the primary; liquibase update ran 0 changesets"
 	SUMMARY="outage $(fo_secs "$t_stop" "$T_READY") s, ready $(fo_secs "$t_promote" "$T_READY") s after promote, rewind ok, liquibase 0 changesets"
 	stop_bridge 1 || return 1

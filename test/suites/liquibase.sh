@@ -11,7 +11,10 @@
 #             half-way; recovery
 #   lb_utr    update-testing-rollback
 #   lb_upg    upgrade path: the first released version (update-to-tag), then
-#             update to the current one; a payment applied, then
+#             0.2.0 (update-to-tag), then update to the current one; a
+#             payment applied and an invalid_key record rejected, then
+#             rollback --tag=v0.2.0 (downgrade script 0.3.0 -> 0.2.0):
+#             rejection kept, catalog of update-to-tag v0.2.0; then
 #             rollback --tag=v0.1.0 (the downgrade script): back at 0.1.0,
 #             payment kept; Liquibase rolls tag-v0.1.0 back too (a changeset
 #             that only tags), update-to-tag v0.1.0 records it again, and
@@ -283,7 +286,7 @@ if DB="postgresql://$PGUSER@$PGHOST:$PGPORT/lb_fresh" lb update1 lb_fresh update
 else
 	fail "update from empty (libpq URL)" "$(grep -v '^[[:space:]]*at ' "$work/update1.out" | tail -25)"
 fi
-same "extension installed at the last version" "$(q lb_fresh "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.2.0"
+same "extension installed at the last version" "$(q lb_fresh "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.3.0"
 same "roles created NOLOGIN, by the changelog" "$(q lb_fresh "SELECT string_agg(rolname || ':' || rolcanlogin || ':' || (shobj_description(oid, 'pg_authid') LIKE '%Created by the voltpay Liquibase changelog.'), ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'voltpay%'")" \
 	"voltpay_dba:false:true,voltpay_monitor:false:true,voltpay_writer:false:true"
 same "database settings" "$(q lb_fresh "SELECT setconfig FROM pg_db_role_setting WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = 'lb_fresh')")" \
@@ -351,15 +354,21 @@ same "0.1.0 has no apply_payment_batch_events()" \
 	"$(q lb_upg "SELECT count(*) FROM pg_proc WHERE proname = 'apply_payment_batch_events'")" "0"
 # The released 0.1.0, for the rollback to v0.1.0 below.
 catalog lb_upg "$work/cat.v0.1.0" || fail "catalog at v0.1.0" "$(tail -20 "$work/cat.v0.1.0")"
+lb_ok "update-to-tag v0.2.0" upg_v2 lb_upg update-to-tag --tag=v0.2.0
+same "0.2.0 installed, no apply_record_batch()" \
+	"$(q lb_upg "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'voltpay') || ' ' ||
+					   (SELECT count(*) FROM pg_proc WHERE proname = 'apply_record_batch')")" "0.2.0 0"
+# The released 0.2.0, for the rollback to v0.2.0 below.
+catalog lb_upg "$work/cat.v0.2.0" || fail "catalog at v0.2.0" "$(tail -20 "$work/cat.v0.2.0")"
 lb_ok "update to the current version" upg2 lb_upg update
-same "upgraded to 0.2.0, changelog ends at tag v0.2.0" \
+same "upgraded to 0.3.0, changelog ends at tag v0.3.0" \
 	"$(q lb_upg "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'voltpay') || ' ' ||
 					   (SELECT id || ':' || tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1)")" \
-	"0.2.0 tag-v0.2.0:v0.2.0"
+	"0.3.0 tag-v0.3.0:v0.3.0"
 
 echo "# plain CREATE EXTENSION of the current version (roles exist: lb_fresh's changelog made them)"
 check "CREATE EXTENSION voltpay, no Liquibase" q lb_direct "CREATE EXTENSION voltpay"
-same "CREATE EXTENSION installs 0.2.0" "$(q lb_direct "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.2.0"
+same "CREATE EXTENSION installs 0.3.0" "$(q lb_direct "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" "0.3.0"
 
 echo "# catalogs against the fresh install"
 check "catalog holds the members' DDL" grep -q "CREATE TABLE voltpay.payment " "$work/cat.lb_fresh"
@@ -370,6 +379,8 @@ compare "recovery from a half-way failure gives the catalog of a fresh install" 
 check "the catalog holds apply_payment_batch_events() with its grant to voltpay_writer" \
 	grep -q "GRANT ALL ON FUNCTION voltpay.apply_payment_batch_events(.*) TO voltpay_writer;" "$work/cat.lb_fresh"
 check "... and its comment" grep -q "COMMENT ON FUNCTION voltpay.apply_payment_batch_events(.*) IS 'apply_payment_batch() that also" "$work/cat.lb_fresh"
+check "the catalog holds apply_record_batch() with its grant to voltpay_writer" \
+	grep -q "GRANT ALL ON FUNCTION voltpay.apply_record_batch(keys bytea\[\].*) TO voltpay_writer;" "$work/cat.lb_fresh"
 same "a catalog without sections keeps the others whole" \
 	"$(without "$work/cat.lb_fresh" "database privileges and settings" "changelog" | grep -e '^== ' -e '^GRANT ALL ON FUNCTION voltpay.apply_payment_batch_events' | cut -c1-50)" \
 	"$(printf '%s\n' "== extension" "== extension members" "== initial privileges recorded by the extension" "== roles" \
@@ -405,10 +416,22 @@ same "demo logins dropped, group roles kept" \
 	"$(q lb_fresh "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'voltpay%'")" \
 	"voltpay_dba,voltpay_monitor,voltpay_writer"
 
-echo "# rollback of the upgrade: rollback --tag=v0.1.0 runs the downgrade script and keeps the data"
+echo "# rollback of the upgrades: rollback --tag=v0.2.0, then --tag=v0.1.0, run the downgrade scripts and keep the data"
 payment='{"message_id":"0b7e2a7c-0000-4000-8000-0000000000a1","payment_id":"5d1f0000-0000-4000-8000-0000000000a1","account_id":"acc-100","amount":"250.00","currency":"EUR","debtor":{"name":"Maria Schmidt","iban":"DE89370400440532013000"},"creditor":{"name":"Jean Dupont","iban":"FR1420041010050500013M02606"},"created_at":"2026-11-24T08:15:00Z"}'
-same "a payment applied at 0.2.0" \
+same "a payment applied at 0.3.0 through the 0.2.0 function" \
 	"$(q lb_upg "SELECT status FROM voltpay.apply_payment_batch(ARRAY['acc-100'], ARRAY[convert_to('$payment', 'UTF8')], 'payment_writer_topic', ARRAY[0], ARRAY[10])")" "applied"
+same "a record with a key that is not text rejected at 0.3.0 (apply_record_batch)" \
+	"$(q lb_upg "SELECT DISTINCT reason FROM voltpay.apply_record_batch(ARRAY['\\x61ff'::bytea], ARRAY[convert_to('$payment', 'UTF8')], 'payment_writer_topic', ARRAY[0], ARRAY[11])")" "invalid_key"
+lb_ok "rollback --tag=v0.2.0 from 0.3.0" upg_rb_v2 lb_upg rollback --tag=v0.2.0
+same "back at 0.2.0, apply_record_batch() gone, changelog ends at extension-0.2.0" \
+	"$(q lb_upg "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'voltpay') || ' ' ||
+					   (SELECT count(*) FROM pg_proc WHERE proname = 'apply_record_batch') || ' ' ||
+					   (SELECT id FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1)")" \
+	"0.2.0 0 extension-0.2.0"
+same "the rollback to 0.2.0 kept the invalid_key rejection" \
+	"$(q lb_upg "SELECT reason || ' ' || COALESCE(record_key, 'null') || ' ' || \"offset\" FROM voltpay.rejected_messages")" "invalid_key null 11"
+lb_ok "update-to-tag v0.2.0 records the tag again" upg_retag_v2 lb_upg update-to-tag --tag=v0.2.0
+compare "rollback --tag=v0.2.0 (then update-to-tag v0.2.0) gives the catalog of update-to-tag v0.2.0" lb_upg "$work/cat.v0.2.0"
 lb_ok "rollback --tag=v0.1.0 from 0.2.0" upg_rb_tag lb_upg rollback --tag=v0.1.0
 # Liquibase also rolls back the changeset holding the tag when it does
 # nothing but tag (AfterTagChangeSetFilter): tag-v0.1.0's row goes too, and
@@ -422,7 +445,7 @@ same "the rollback kept the payment, its outbox event and the partition position
 	"$(q lb_upg "SELECT (SELECT string_agg(payment_id || ' ' || amount || ' ' || currency, ',') FROM voltpay.payments) || ' / ' ||
 					   (SELECT string_agg(kind, ',' ORDER BY event_id) FROM voltpay.outbox) || ' / ' ||
 					   (SELECT next_offset FROM voltpay.partition_position WHERE topic = 'payment_writer_topic' AND partition = 0)")" \
-	"5d1f0000-0000-4000-8000-0000000000a1 250.00 EUR / read / 11"
+	"5d1f0000-0000-4000-8000-0000000000a1 250.00 EUR / read,dead_letter / 12"
 lb_ok "update-to-tag v0.1.0 records the tag again" upg_retag lb_upg update-to-tag --tag=v0.1.0
 compare "rollback --tag=v0.1.0 (then update-to-tag v0.1.0) gives the catalog of update-to-tag v0.1.0" lb_upg "$work/cat.v0.1.0"
 

@@ -312,7 +312,7 @@ scenario_lag_seconds() {
 
 # W3C trace context through the bridge (docs/monitoring.md, "Trace context").
 scenario_traceparent() {
-	need bridge/voltpay-bridge bridge/voltpay-produce-one bridge/voltpay-topic-dump bridge/voltpay-mockkafka || return 1
+	need bridge/voltpay-bridge kcat bridge/voltpay-topic-dump bridge/voltpay-mockkafka || return 1
 	bash test/monitoring/traceparent.sh "$VM_DIR" >>"$VM_DIR/scenario.log" 2>&1 ||
 		fail "$(grep -m1 '^traceparent: FAIL' "$VM_DIR/scenario.log" || echo 'see scenario.log')"
 }

@@ -1,119 +1,118 @@
 /*-------------------------------------------------------------------------
  *
  * jsonout.c
- *	  JSON output shared by the tools (see jsonout.h).
+ *	  JSON lines shared by the tools (see jsonout.h): jansson builds and
+ *	  writes the objects, OpenSSL encodes base64.
  *
  *-------------------------------------------------------------------------
  */
-#include <stdint.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <openssl/evp.h>
+
+#include "cli.h"
 #include "jsonout.h"
 
 /*
- * jo_is_text
- *	  True when s/len is valid UTF-8 (shortest forms, no surrogates) with
- *	  no NUL byte, so that JSON can hold it as a string.
+ * jo_text
+ *	  A JSON string holding s/len when it is text: valid UTF-8 (jansson
+ *	  checks it: shortest forms, no surrogates) with no NUL byte.  NULL
+ *	  when it is not.
  */
-int
-jo_is_text(const unsigned char *s, size_t len)
+json_t *
+jo_text(const void *s, size_t len)
 {
-	size_t		i = 0;
-
-	while (i < len)
-	{
-		unsigned char c = s[i];
-		int			n;
-		uint32_t	cp;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80)
-		{
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0)
-			n = 1, cp = c & 0x1f;
-		else if ((c & 0xf0) == 0xe0)
-			n = 2, cp = c & 0x0f;
-		else if ((c & 0xf8) == 0xf0)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		if (i + (size_t) n >= len)
-			return 0;			/* truncated sequence */
-		for (int k = 1; k <= n; k++)
-		{
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-			(n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-			(cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += (size_t) n + 1;
-	}
-	return 1;
-}
-
-/*
- * jo_string
- *	  Writes s/len (valid UTF-8) as a JSON string: quotes, backslashes and
- *	  control characters escaped, everything else as it is.
- */
-void
-jo_string(FILE *fp, const char *s, size_t len)
-{
-	fputc('"', fp);
-	for (size_t i = 0; i < len; i++)
-	{
-		unsigned char ch = (unsigned char) s[i];
-
-		if (ch == '"' || ch == '\\')
-			fprintf(fp, "\\%c", ch);
-		else if (ch == '\n')
-			fputs("\\n", fp);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(fp, "\\u%04x", ch);
-		else
-			fputc(ch, fp);
-	}
-	fputc('"', fp);
+	if (len > 0 && memchr(s, '\0', len) != NULL)
+		return NULL;
+	return json_stringn(len > 0 ? s : "", len);
 }
 
 /*
  * jo_base64
- *	  Writes d/len as a quoted base64 string (RFC 4648, padded).
+ *	  A JSON string holding d/len in base64 (RFC 4648, padded, no line
+ *	  breaks).
+ */
+json_t *
+jo_base64(const void *d, size_t len)
+{
+	unsigned char *buf;
+	int			n;
+	json_t	   *v;
+
+	if (len > (size_t) INT_MAX / 4 * 3)
+		cli_fatal(1, "%zu bytes are too many for base64", len);
+	buf = malloc((len + 2) / 3 * 4 + 1);
+	if (buf == NULL)
+		cli_fatal(1, "out of memory");
+	n = EVP_EncodeBlock(buf, d, (int) len);
+	v = json_stringn_nocheck((const char *) buf, (size_t) n);
+	free(buf);
+	if (v == NULL)
+		cli_fatal(1, "out of memory");
+	return v;
+}
+
+/*
+ * jo_set
+ *	  Sets obj[name] = value, taking the reference to value.  A NULL value
+ *	  (what jansson's constructors return when out of memory or given
+ *	  bytes that are not UTF-8) or a failed set is fatal.
  */
 void
-jo_base64(FILE *fp, const unsigned char *d, size_t len)
+jo_set(json_t *obj, const char *name, json_t *value)
 {
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t		i;
+	if (value == NULL)
+		cli_fatal(1, "could not make the JSON value of \"%s\"", name);
+	if (json_object_set_new(obj, name, value) != 0)
+		cli_fatal(1, "could not set \"%s\" in a JSON object (not UTF-8, or out of memory)",
+				  name);
+}
 
-	fputc('"', fp);
-	for (i = 0; i + 2 < len; i += 3)
+/*
+ * jo_set_bytes
+ *	  Sets name to d/len as a string when it is text, else name_b64 to its
+ *	  base64; name is null when d is NULL.
+ */
+void
+jo_set_bytes(json_t *obj, const char *name, const void *d, size_t len)
+{
+	json_t	   *v;
+	char		b64name[128];
+
+	if (d == NULL)
 	{
-		uint32_t	v = (uint32_t) d[i] << 16 | (uint32_t) d[i + 1] << 8 | d[i + 2];
-
-		fputc(tbl[v >> 18], fp);
-		fputc(tbl[(v >> 12) & 63], fp);
-		fputc(tbl[(v >> 6) & 63], fp);
-		fputc(tbl[v & 63], fp);
+		jo_set(obj, name, json_null());
+		return;
 	}
-	if (len - i == 1)
+	v = jo_text(d, len);
+	if (v != NULL)
 	{
-		uint32_t	v = (uint32_t) d[i] << 16;
-
-		fprintf(fp, "%c%c==", tbl[v >> 18], tbl[(v >> 12) & 63]);
+		jo_set(obj, name, v);
+		return;
 	}
-	else if (len - i == 2)
-	{
-		uint32_t	v = (uint32_t) d[i] << 16 | (uint32_t) d[i + 1] << 8;
+	snprintf(b64name, sizeof(b64name), "%s_b64", name);
+	jo_set(obj, b64name, jo_base64(d, len));
+}
 
-		fprintf(fp, "%c%c%c=", tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63]);
-	}
-	fputc('"', fp);
+/*
+ * jo_write_line
+ *	  Writes obj compactly (members in insertion order) and a newline to
+ *	  fp, then releases obj.  A write error is fatal.
+ */
+void
+jo_write_line(FILE *fp, json_t *obj)
+{
+	/* One string and one write: json_dumpf would fwrite every token. */
+	char	   *line = json_dumps(obj, JSON_COMPACT);
+
+	if (line == NULL)
+		cli_fatal(1, "out of memory");
+	if (fputs(line, fp) == EOF || fputc('\n', fp) == EOF)
+		cli_fatal(1, "could not write a JSON line: %s", strerror(errno));
+	free(line);
+	json_decref(obj);
 }

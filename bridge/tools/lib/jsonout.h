@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * jsonout.h
- *	  JSON output shared by the tools that write JSON lines (the load
- *	  generator's manifest, the topic dump): strings, base64 for bytes
- *	  that are not text, and the UTF-8 check that decides between them.
+ *	  JSON lines for the tools that write them (the load generator's
+ *	  manifest, the topic dump, the transactional producer's manifests),
+ *	  on jansson: bytes as a JSON string when they are text, else as
+ *	  base64 (OpenSSL's EVP_EncodeBlock) under NAME_b64, and one compact
+ *	  object per line.  Failures (out of memory, a write error) are fatal.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,8 +15,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
-extern int	jo_is_text(const unsigned char *s, size_t len);
-extern void jo_string(FILE *fp, const char *s, size_t len);
-extern void jo_base64(FILE *fp, const unsigned char *d, size_t len);
+#include <jansson.h>
+
+extern json_t *jo_text(const void *s, size_t len);
+extern json_t *jo_base64(const void *d, size_t len);
+extern void jo_set(json_t *obj, const char *name, json_t *value);
+extern void jo_set_bytes(json_t *obj, const char *name, const void *d, size_t len);
+extern void jo_write_line(FILE *fp, json_t *obj);
 
 #endif							/* VOLTPAY_TOOLS_JSONOUT_H */
