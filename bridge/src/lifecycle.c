@@ -20,12 +20,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 static volatile sig_atomic_t lc_run = 1;
@@ -105,6 +107,32 @@ vb_set_fatal(const char *why)
 {
 	if (atomic_exchange(&lc_fatal, 1) == 0)
 		vb_error("fatal: %s; draining, then exiting with status 1", why);
+}
+
+/*
+ * vb_kafka_error
+ *	  The error callback of a librdkafka client (who: "producer" or
+ *	  "consumer"): its errors are informational (it retries) and counted,
+ *	  except RD_KAFKA_RESP_ERR__FATAL (for the idempotent producer: it can
+ *	  no longer guarantee order or no duplicates), which is fatal.  Runs on
+ *	  librdkafka's threads.
+ */
+void
+vb_kafka_error(rd_kafka_t *rk, int err, const char *reason, const char *who)
+{
+	if (err == RD_KAFKA_RESP_ERR__FATAL)
+	{
+		char		buf[512];
+		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+		char		why[700];
+
+		snprintf(why, sizeof(why), "%s: %s: %s", who, rd_kafka_err2name(orig), buf);
+		vb_set_fatal(why);
+		return;
+	}
+	vb_metric_error(VB_E_KAFKA);
+	vb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? VB_LOG_ERROR : VB_LOG_WARN, NULL,
+		   "%s: %s: %s", who, rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
 }
 
 /*

@@ -59,19 +59,7 @@ static void
 prod_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	(void) opaque;
-	if (err == RD_KAFKA_RESP_ERR__FATAL)
-	{
-		char		buf[512];
-		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
-		char		why[700];
-
-		snprintf(why, sizeof(why), "producer: %s: %s", rd_kafka_err2name(orig), buf);
-		vb_set_fatal(why);
-		return;
-	}
-	vb_metric_error(VB_E_KAFKA);
-	vb_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? VB_LOG_ERROR : VB_LOG_WARN, NULL,
-		   "producer: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+	vb_kafka_error(rk, err, reason, "producer");
 }
 
 /*
