@@ -120,19 +120,7 @@ cfg_load_env(VbConfig *conf, VbError *err)
 			continue;
 		if (o->id == VB_OPT_PROPERTY)
 		{
-			char	   *copy = vb_xstrdup(v);
-			char	   *save = NULL;
-			bool		ok = true;
-
-			for (char *kv = strtok_r(copy, ";", &save); kv && ok;
-				 kv = strtok_r(NULL, ";", &save))
-			{
-				kv = cfg_trim(kv);
-				if (*kv && !vb_opt_add_property(conf, kv, why, sizeof(why)))
-					ok = false;
-			}
-			free(copy);
-			if (!ok)
+			if (!vb_opt_split_list(conf, v, why, sizeof(why)))
 				return vb_error_set(err, VB_FATAL, NULL, "voltpay-bridge: %s: %s", o->env, why);
 			continue;
 		}

@@ -216,7 +216,8 @@ vb_metric_e2e(double seconds)
 
 /*
  * vb_metric_backlog
- *	  Sets the outbox backlog gauge (-1: unknown).
+ *	  Sets the outbox backlog gauge (negative: unknown, the sample is left
+ *	  out).
  */
 void
 vb_metric_backlog(int64_t events)
@@ -470,8 +471,6 @@ vb_metrics_render(size_t *len)
 	met_header(&o, "build_info", "gauge", "Version of the bridge and of librdkafka.");
 	met_printf(&o, MET_PREFIX "build_info{version=\"%s\",librdkafka=\"%s\"} 1\n",
 			   VB_VERSION, rd_kafka_version_str());
-	met_header(&o, "start_time_seconds", "gauge", "Start time of the process since the Unix epoch.");
-	met_printf(&o, MET_PREFIX "start_time_seconds %.3f\n", met_start_us / 1e6);
 
 	for (int i = 0; i < VB_C__N; i++)
 	{
@@ -507,8 +506,9 @@ vb_metrics_render(size_t *len)
 				   met_input_topic, met_lag_parts[i], met_lag_vals[i]);
 
 	met_header(&o, "outbox_backlog", "gauge",
-			   "Outbox events of the assigned partitions still to publish (counted up to 100000; -1 unknown).");
-	met_printf(&o, MET_PREFIX "outbox_backlog %" PRId64 "\n", met_backlog);
+			   "Outbox events of the assigned partitions still to publish (counted up to 100000).");
+	if (met_backlog >= 0)		/* unknown: no sample */
+		met_printf(&o, MET_PREFIX "outbox_backlog %" PRId64 "\n", met_backlog);
 
 	met_header(&o, "database_connected", "gauge", "1 when the database connection is up.");
 	met_printf(&o, MET_PREFIX "database_connected %d\n", met_db_connected ? 1 : 0);

@@ -67,8 +67,15 @@ const VbOpt vb_opts[] = {
 	{VB_OPT_PROPERTY, "property", 'X', 1, "VOLTPAY_PROPERTIES", "KEY=VALUE",
 		"librdkafka property for the consumer and the producer;\n"
 		"consumer.KEY=VALUE or producer.KEY=VALUE for one of them. Repeatable;\n"
-		"the variable takes a ';'-separated list, the config file\n"
-	"\"property = KEY=VALUE\" (or \"X = KEY=VALUE\") lines."},
+		"bootstrap.servers=LIST is --brokers. The variable takes a list\n"
+		"separated by ';' or newlines (\\; is a ';' in a value, \\\\ a\n"
+		"backslash), the config file \"property = KEY=VALUE\" (or\n"
+	"\"X = KEY=VALUE\") lines."},
+	{VB_OPT_PROPERTIES_FILE, "properties-file", 'F', 1, "VOLTPAY_PROPERTIES_FILE", "FILE",
+		"librdkafka properties file, as kcat -F and the Java clients'\n"
+		"client.properties: KEY=VALUE lines, '#' or '!' comments,\n"
+		"consumer./producer. prefixes as with -X; errors name file:line.\n"
+	"Repeatable; read where it stands among the flags."},
 	{VB_OPT_LOG_LEVEL, "log-level", 0, 1, "VOLTPAY_LOG_LEVEL", "LEVEL",
 	"debug, info, warn or error. Default: info."},
 	{VB_OPT_HELP, "help", 'h', 0, NULL, NULL, "Print this help and exit."},
@@ -94,8 +101,6 @@ static const struct
 	{"transactional.id", "the producer is idempotent, not transactional"},
 	{"isolation.level", "aborted upstream transactions must never be applied (read_committed)"},
 	{"group.id", "use --group"},
-	{"bootstrap.servers", "use --brokers"},
-	{"metadata.broker.list", "use --brokers"},
 };
 
 /*
@@ -154,6 +159,117 @@ opt_parse_bool(const char *s, bool *out)
 }
 
 /*
+ * opt_trim
+ *	  Strips leading and trailing white space in place.
+ */
+static char *
+opt_trim(char *s)
+{
+	char	   *e;
+
+	while (isspace((unsigned char) *s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char) e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * vb_opt_properties_file
+ *	  Reads a librdkafka properties file (KEY=VALUE lines, blank lines,
+ *	  '#' and '!' comments, white space around key and value ignored):
+ *	  each line as one -X.  The first error goes to err as
+ *	  "path:line: message".
+ */
+bool
+vb_opt_properties_file(VbConfig *conf, const char *path, char *err, size_t errsize)
+{
+	FILE	   *f = fopen(path, "r");
+	char	   *line = NULL;
+	size_t		cap = 0;
+	int			lineno = 0;
+	bool		ok = true;
+
+	if (!f)
+	{
+		snprintf(err, errsize, "cannot open properties file \"%s\": %s", path, strerror(errno));
+		return false;
+	}
+	while (ok && getline(&line, &cap, f) >= 0)
+	{
+		char	   *s = opt_trim(line);
+		char	   *eq = strchr(s, '=');
+		char		why[512];
+		char	   *kv;
+
+		lineno++;
+		if (*s == '\0' || *s == '#' || *s == '!')
+			continue;
+		if (eq)
+		{
+			*eq = '\0';
+			kv = vb_xmalloc(strlen(s) + strlen(eq + 1) + 2);
+			sprintf(kv, "%s=%s", opt_trim(s), opt_trim(eq + 1));
+		}
+		else
+			kv = vb_xstrdup(s);
+		if (!vb_opt_add_property(conf, kv, why, sizeof(why)))
+		{
+			snprintf(err, errsize, "%s:%d: %s", path, lineno, why);
+			ok = false;
+		}
+		free(kv);
+	}
+	free(line);
+	fclose(f);
+	return ok;
+}
+
+/*
+ * vb_opt_split_list
+ *	  The elements of a property list from the environment: separated by
+ *	  ';' or newlines, "\\;" a ';' and "\\\\" a backslash inside an element;
+ *	  each element trimmed, empty ones dropped.  Calls add for each until
+ *	  it fails.
+ */
+bool
+vb_opt_split_list(VbConfig *conf, const char *list, char *err, size_t errsize)
+{
+	char	   *buf = vb_xmalloc(strlen(list) + 1);
+	size_t		n = 0;
+	bool		ok = true;
+
+	for (const char *p = list;; p++)
+	{
+		if (*p == '\\' && (p[1] == ';' || p[1] == '\\'))
+		{
+			buf[n++] = *++p;
+			continue;
+		}
+		if (*p == ';' || *p == '\n' || *p == '\0')
+		{
+			char	   *kv;
+
+			buf[n] = '\0';
+			kv = opt_trim(buf);
+			if (*kv && !vb_opt_add_property(conf, kv, err, errsize))
+			{
+				ok = false;
+				break;
+			}
+			n = 0;
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		buf[n++] = *p;
+	}
+	free(buf);
+	return ok;
+}
+
+/*
  * vb_opt_add_property
  *	  Parses "[consumer.|producer.]key=value" and records it.
  */
@@ -180,6 +296,19 @@ vb_opt_add_property(VbConfig *conf, const char *kv, char *err, size_t errsize)
 	{
 		snprintf(err, errsize, "librdkafka property \"%s\" has no name", kv);
 		return false;
+	}
+	/* As kcat: bootstrap.servers (or its old name) is --brokers. */
+	if (target == VB_PROP_BOTH &&
+		((namelen == 17 && strncmp(name, "bootstrap.servers", 17) == 0) ||
+		 (namelen == 20 && strncmp(name, "metadata.broker.list", 20) == 0)))
+	{
+		if (!eq[1])
+		{
+			snprintf(err, errsize, "librdkafka property \"%.*s\" needs a value", (int) namelen, name);
+			return false;
+		}
+		opt_strset(&conf->brokers, eq + 1);
+		return true;
 	}
 	for (size_t i = 0; i < sizeof(opt_fixed_props) / sizeof(opt_fixed_props[0]); i++)
 	{
@@ -282,6 +411,8 @@ vb_opt_set(VbConfig *conf, const VbOpt *o, const char *value, char *err, size_t 
 			break;
 		case VB_OPT_PROPERTY:
 			return vb_opt_add_property(conf, value, err, errsize);
+		case VB_OPT_PROPERTIES_FILE:
+			return vb_opt_properties_file(conf, value, err, errsize);
 		case VB_OPT_LOG_LEVEL:
 			if (strcasecmp(value, "debug") == 0)
 				n = VB_LOG_DEBUG;

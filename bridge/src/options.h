@@ -84,6 +84,7 @@ typedef enum VbOptId
 	VB_OPT_BACKOFF,
 	VB_OPT_CONFIG,
 	VB_OPT_PROPERTY,
+	VB_OPT_PROPERTIES_FILE,
 	VB_OPT_LOG_LEVEL,
 	VB_OPT_HELP,
 	VB_OPT_VERSION
@@ -109,6 +110,9 @@ extern bool vb_opt_set(VbConfig *conf, const VbOpt *o, const char *value,
 					   char *err, size_t errsize);
 extern bool vb_opt_add_property(VbConfig *conf, const char *kv, char *err,
 								size_t errsize);
+extern bool vb_opt_properties_file(VbConfig *conf, const char *path, char *err,
+								   size_t errsize);
+extern bool vb_opt_split_list(VbConfig *conf, const char *list, char *err, size_t errsize);
 extern void vb_opt_usage(FILE *out);
 
 #endif							/* VOLTPAY_OPTIONS_H */

@@ -132,6 +132,61 @@ test_errors(void)
 }
 
 static void
+test_kafka_conventions(void)
+{
+	VbConfig	c;
+	VbError		e;
+	const char *props = write_file("client.properties",
+								   "# client.properties\n! also a comment\n\n"
+								   "  security.protocol = PLAINTEXT  \n"
+								   "consumer.fetch.wait.max.ms=15\n"
+								   "bootstrap.servers=from-file:9092\n");
+	const char *const a[] = {"-X", "bootstrap.servers=x:1,y:2", NULL};
+	const char *const b[] = {"-F", props, NULL};
+	const char *const d[] = {"-b", "k", NULL};
+
+	is_int(load(&c, &e, a), VB_OK, "-X bootstrap.servers is accepted");
+	is_str(c.brokers, "x:1,y:2", "as --brokers, like kcat's -b");
+	is_int(c.nprops, 0, "and is not passed on as a property");
+	vb_config_free(&c);
+
+	is_int(load(&c, &e, b), VB_OK, "-F client.properties");
+	is_str(c.brokers, "from-file:9092", "its bootstrap.servers are the brokers");
+	is_int(c.nprops, 2, "two properties, comments skipped");
+	ok(c.nprops == 2 && strcmp(c.props[0].name, "security.protocol") == 0 &&
+	   strcmp(c.props[0].value, "PLAINTEXT") == 0, "white space around key and value dropped");
+	ok(c.nprops == 2 && c.props[1].target == VB_PROP_CONSUMER, "consumer. prefix kept");
+	vb_config_free(&c);
+
+	setenv("VOLTPAY_PROPERTIES", "sasl.username=a\\;b ; client.rack=r1\nssl.key.password=p\\\\q", 1);
+	is_int(load(&c, &e, d), VB_OK, "VOLTPAY_PROPERTIES with escapes and newlines");
+	is_int(c.nprops, 3, "three properties");
+	ok(c.nprops == 3 && strcmp(c.props[0].value, "a;b") == 0, "\\; is a ';' in a value");
+	ok(c.nprops == 3 && strcmp(c.props[1].name, "client.rack") == 0, "';' separates");
+	ok(c.nprops == 3 && strcmp(c.props[2].value, "p\\q") == 0, "a newline separates, \\\\ is a backslash");
+	vb_config_free(&c);
+	unsetenv("VOLTPAY_PROPERTIES");
+
+	{
+		const char *bad = write_file("bad.properties", "linger.ms=5\nacks=1\n");
+		const char *const f[] = {"-b", "k", "-F", bad, NULL};
+
+		ok(load(&c, &e, f) == VB_FATAL && strstr(e.message, "bad.properties:2: ") != NULL &&
+		   strstr(e.message, "set by the bridge") != NULL, "a properties file's error names file:line");
+		vb_config_free(&c);
+		unlink(bad);
+	}
+	{
+		const char *const g[] = {"--embedded-kafka", "-X", "bootstrap.servers=k:1", NULL};
+
+		ok(load(&c, &e, g) == VB_FATAL && strstr(e.message, "exclude each other") != NULL,
+		   "bootstrap.servers and --embedded-kafka exclude each other");
+		vb_config_free(&c);
+	}
+	unlink(props);
+}
+
+static void
 test_file_errors(void)
 {
 	VbConfig	c;
@@ -180,6 +235,7 @@ main(void)
 	test_sources();
 	test_errors();
 	test_file_errors();
+	test_kafka_conventions();
 	unlink(write_file("ok.conf", ""));
 	unlink(write_file("bad.conf", ""));
 	rmdir(tmpdir);
