@@ -171,11 +171,14 @@ vb_consumer_pause(VbConsumer *c, unsigned reason, bool on)
 }
 
 /*
- * cons_full
- *	  `next` holds as much as it may run ahead.
+ * vb_consumer_full
+ *	  `next` holds as much as it may run ahead (then a caller that polls
+ *	  while waiting for something else pauses consumption: pausing purges
+ *	  librdkafka's prefetched messages, so the main loop's own filling
+ *	  never does).
  */
-static bool
-cons_full(const VbConsumer *c)
+bool
+vb_consumer_full(const VbConsumer *c)
 {
 	return c->next.n >= VB_AHEAD_BATCHES * c->conf->batch_size ||
 		c->next.bytes >= VB_AHEAD_BYTES;
@@ -222,8 +225,7 @@ cons_take(VbConsumer *c, rd_kafka_message_t *m)
  *	  Polls once, waiting up to timeout_ms, then takes what librdkafka
  *	  already holds while `next` has fewer than max messages.  Serves
  *	  rebalances and errors, keeps group membership
- *	  (max.poll.interval.ms), and pauses consumption when `next` is full.
- *	  Returns how many messages were kept.
+ *	  (max.poll.interval.ms).  Returns how many messages were kept.
  */
 int
 vb_consumer_poll(VbConsumer *c, int timeout_ms, int max)
@@ -239,8 +241,6 @@ vb_consumer_poll(VbConsumer *c, int timeout_ms, int max)
 	}
 	if (kept)
 		vb_metric_add(VB_C_CONSUMED, (uint64_t) kept);
-	if (cons_full(c))
-		vb_consumer_pause(c, VB_PAUSE_FULL, true);
 	return kept;
 }
 
@@ -269,7 +269,7 @@ void
 vb_consumer_take(VbConsumer *c, int k)
 {
 	vb_msglist_move(&c->cur, &c->next, k, vb_now_ms());
-	if (!cons_full(c))
+	if (!vb_consumer_full(c))
 		vb_consumer_pause(c, VB_PAUSE_FULL, false);
 }
 

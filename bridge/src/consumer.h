@@ -64,6 +64,7 @@ extern VbMsgList *vb_consumer_cur(VbConsumer *c);
 extern void vb_consumer_take(VbConsumer *c, int k);
 extern void vb_consumer_done(VbConsumer *c);
 extern void vb_consumer_pause(VbConsumer *c, unsigned reason, bool on);
+extern bool vb_consumer_full(const VbConsumer *c);
 
 extern void vb_consumer_applied(VbConsumer *c, rd_kafka_message_t *const *msgs, int n);
 extern rd_kafka_topic_partition_list_t *vb_consumer_assignment(const VbConsumer *c);

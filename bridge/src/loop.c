@@ -65,6 +65,8 @@ loop_keepalive(VbLoop *L, int timeout_ms)
 {
 	loop_check_stop();
 	vb_consumer_poll(L->consumer, timeout_ms, loop_ahead(L));
+	if (vb_consumer_full(L->consumer))
+		vb_consumer_pause(L->consumer, VB_PAUSE_FULL, true);
 	vb_outbox_poll(L->outbox, 0);
 	vb_metric_tick();
 	vb_metric_ready(vb_db_is_connected(L->db), vb_consumer_joined(L->consumer),
@@ -341,7 +343,7 @@ loop_publish_drain(VbLoop *L)
 		if (st == VB_OK && !more && vb_outbox_idle(L->outbox))
 			return;
 		vb_outbox_poll(L->outbox, 10);
-		vb_consumer_poll(L->consumer, 0, loop_ahead(L));
+		loop_keepalive(L, 0);
 	}
 	if (vb_outbox_inflight(L->outbox) > 0)
 		vb_outbox_abandon(L->outbox);
