@@ -107,6 +107,15 @@ bench: deps all install bridge
 migrate: deps all install
 	./liquibase/lb.sh update $(if $(CONTEXTS),--contexts=$(CONTEXTS))
 
+# libFuzzer harnesses (docs/fuzzing.md): every fuzz/*/Makefile builds its
+# harnesses into fuzz/build; `make test-fuzz` replays the saved corpora.
+.PHONY: fuzz test-fuzz
+fuzz:
+	@for d in fuzz/*/; do [ ! -f $$d/Makefile ] || $(MAKE) -C $$d || exit 1; done
+
+test-fuzz: deps all install
+	./test/run-all.sh fuzz
+
 # PGXN metadata: the version comes from voltpay.control.
 META.json: META.json.in voltpay.control
 	sed 's/@VERSION@/$(EXTVERSION)/g' $< > $@

@@ -36,8 +36,8 @@ typedef struct ApplyItem
 	uint8		hash[VP_HASH_LEN];
 	const char *rawkey;			/* record key's bytes, or NULL: no key */
 	size_t		rawkeylen;
-	const char *key;			/* the key as text, NULL when there is none
-								 * or it is not text (invalid_key) */
+	const char *key;			/* the key as text, NULL when there is none or
+								 * it is not text (invalid_key) */
 	bytea	   *payload;		/* raw value or NULL */
 	bool		has_coord;
 	int32		partition;

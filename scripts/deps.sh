@@ -12,6 +12,7 @@ debs=(
 	librdkafka-dev libpq-dev libmicrohttpd-dev
 	libjansson-dev libssl-dev kcat
 	gcc make pkg-config valgrind python3
+	clang libclang-rt-14-dev
 	openjdk-17-jre-headless nodejs npm
 )
 

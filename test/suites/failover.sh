@@ -374,8 +374,8 @@ kill_scenario() {
 	fi
 	stop_bridge 1 || return 1
 	if [ "$REAPPLIED" != "$LOST" ]; then
-		# Fails today: see "Known defect" in docs/operations.md.
-		fail "BRIDGE DEFECT (issue 18): $((LOST - REAPPLIED)) of the $LOST payments the failover lost were never applied again: after reconnecting, the bridge goes on from its own consumer positions instead of the new primary's recorded ones"
+		# Fails today: known defect 1 in docs/operations.md.
+		fail "BRIDGE DEFECT (issue 18; docs/operations.md, known defect 1): $((LOST - REAPPLIED)) of the $LOST payments the failover lost were never applied again: after reconnecting, the bridge goes on from its own consumer positions instead of the new primary's recorded ones"
 		check
 		return 1
 	fi
