@@ -20,8 +20,10 @@
 #                rejoined as the new standby with pg_rewind; Liquibase
 #                `update` on the new primary finds nothing to do
 #
-# async_kill fails today, and switchover now and then: known defects 1 and
-# 2 of docs/operations.md, in the bridge; the failure line says which.
+# async_kill failed, and switchover now and then, before the bridge went
+# back to the database's positions after a reconnect and stopped retrying
+# past a pipeline whose transactions all committed (docs/operations.md,
+# defects 1 and 2); the failure line says which, should either come back.
 #
 # In each: /readyz is not 200 while no writable primary answers, the
 # outage shows as db_connect errors and db retries in /metrics and in the
@@ -79,12 +81,12 @@ start_bridge() {
 }
 
 # alive ID (test/bridge/lib.sh's, with the reason): a bridge that died of
-# a signal during a failover is known defect 2 of docs/operations.md.
+# a signal during a failover was defect 2 of docs/operations.md.
 alive() {
 	kill -0 "${VB_BRIDGE_PID[$1]}" 2>/dev/null && return 0
 	vb_bridge_wait "$1" 1
 	if [ "$VB_RC" -gt 128 ]; then
-		fail "BRIDGE DEFECT (docs/operations.md, known defect 2): bridge $1 died of signal $((VB_RC - 128)) during the failover (core dump, if any, in $VB_DIR)"
+		fail "BRIDGE DEFECT (docs/operations.md, defect 2): bridge $1 died of signal $((VB_RC - 128)) during the failover (core dump, if any, in $VB_DIR)"
 	else
 		fail "bridge $1 exited with status $VB_RC during the failover (see bridge-$1.log)"
 	fi
@@ -374,8 +376,8 @@ kill_scenario() {
 	fi
 	stop_bridge 1 || return 1
 	if [ "$REAPPLIED" != "$LOST" ]; then
-		# Fails today: known defect 1 in docs/operations.md.
-		fail "BRIDGE DEFECT (issue 18; docs/operations.md, known defect 1): $((LOST - REAPPLIED)) of the $LOST payments the failover lost were never applied again: after reconnecting, the bridge goes on from its own consumer positions instead of the new primary's recorded ones"
+		# Defect 1 of docs/operations.md, should it come back.
+		fail "BRIDGE DEFECT (issue 18; docs/operations.md, defect 1): $((LOST - REAPPLIED)) of the $LOST payments the failover lost were never applied again: after reconnecting, the bridge goes on from its own consumer positions instead of the new primary's recorded ones"
 		check
 		return 1
 	fi
