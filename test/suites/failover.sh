@@ -476,32 +476,35 @@ scenario_switchover() {
 
 # ---------------------------------------------------------------------------
 
-# fo_run_scenario NAME: scenario_NAME in a subshell whose exit stops every
-# process and server it started (the scenario creates its own servers, so
-# the bridge suite's run_scenario, which calls vb_scenario_begin on a
-# shared server, does not fit).
-fo_run_scenario() {
-	local name=$1 start rc dir=$VB_WORK/$1 secs
-	start=$(date +%s)
-	(
-		trap 'vb_scenario_end; fo_stop_all; echo "SUMMARY=${SUMMARY:-}" >"$VB_WORK/$VB_NAME.summary"' EXIT
-		VB_NAME=$name
-		VB_DIR=$dir
-		SUMMARY=
-		"scenario_$name"
-	) >"$VB_WORK/$name.stdout" 2>&1
-	rc=$?
-	secs=$(($(date +%s) - start))
-	if [ $rc = 0 ]; then
-		printf 'ok   %-12s %3ds  %s\n' "$name" "$secs" "$(sed -n 's/^SUMMARY=//p' "$VB_WORK/$name.summary" 2>/dev/null)"
-		passed=$((passed + 1))
-	else
-		printf 'FAIL %-12s %3ds  %s\n' "$name" "$secs" \
-			"$(head -n 1 "$dir/fail.txt" 2>/dev/null || tail -n 1 "$VB_WORK/$name.stdout")"
-		failed=$((failed + 1))
-		vb_failure_details "$dir"
-		echo "    (logs: $dir, servers: $VB_WORK/$name.nodes)"
-	fi
+# The shared scenario runner (test/bridge/lib.sh's run_scenario), tailored:
+# each scenario builds its own servers, so there is no vb_scenario_begin on
+# a shared server; the subshell's exit stops every process and server it
+# started and leaves the scenario's summary beside its directory.
+VB_RUN_WIDTH=12
+VB_RUN_BEGIN=fo_run_begin
+VB_RUN_END=fo_run_end
+VB_RUN_SUMMARY=fo_run_summary
+VB_RUN_DETAILS=fo_run_details
+
+fo_run_begin() {
+	VB_NAME=$1
+	VB_DIR=$VB_WORK/$1
+	SUMMARY=
+}
+
+fo_run_end() {
+	vb_scenario_end
+	fo_stop_all
+	echo "SUMMARY=${SUMMARY:-}" >"$VB_WORK/$VB_NAME.summary"
+}
+
+fo_run_summary() {
+	sed -n 's/^SUMMARY=//p' "$1.summary" 2>/dev/null
+}
+
+fo_run_details() {
+	vb_failure_details "$1"
+	echo "    (logs: $1, servers: $1.nodes)"
 }
 
 if [ $# -gt 0 ]; then
@@ -518,7 +521,7 @@ for s in "${scenarios[@]}"; do
 		failed=$((failed + 1))
 		continue
 	fi
-	fo_run_scenario "$s"
+	run_scenario "$s"
 done
 [ -s "$FIGURES" ] && sed 's/^/  /' "$FIGURES"
 echo "failover: $passed passed, $failed failed"
