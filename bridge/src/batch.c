@@ -19,10 +19,10 @@
  *									message would be wrong, so stop.
  * Working in offset order keeps the recorded positions honest: a
  * position never passes a message that is not yet applied or
- * quarantined.  A message whose record key is not UTF-8 text cannot
- * reach the database as text: it is quarantined without its key, in its
- * place in the order.  Messages of partitions revoked meanwhile (marked
- * by the consumer while the caller waits) are left out.
+ * quarantined.  (A record key that is not text is the extension's
+ * invalid_key rejection, since 0.3.0 takes keys as bytes: no error of the
+ * batch.)  Messages of partitions revoked meanwhile (marked by the
+ * consumer while the caller waits) are left out.
  *
  *-------------------------------------------------------------------------
  */
@@ -332,28 +332,5 @@ batch_pipelined(VbMsgList *l, int lo, int hi, int batch_size, const VbBatchOps *
 VbStatus
 vb_batch_apply(VbMsgList *l, int batch_size, const VbBatchOps *ops, VbError *err)
 {
-	int			seg = 0;
-	VbStatus	rc = VB_OK;
-
-	for (int i = 0; i < l->n && rc == VB_OK; i++)
-	{
-		rd_kafka_message_t *m = l->m[i].rkm;
-
-		if (m->key && !vb_utf8_valid(m->key, m->key_len))
-		{
-			char		hex[80];
-			char		why[160];
-
-			rc = batch_pipelined(l, seg, i, batch_size, ops, err);
-			if (rc != VB_OK)
-				break;
-			vb_hex(m->key, m->key_len, 32, hex, sizeof(hex));
-			snprintf(why, sizeof(why), "record key is not UTF-8 text (hex %s)", hex);
-			rc = batch_quarantine(&l->m[i], "22021", why, false, ops, err);
-			seg = i + 1;
-		}
-	}
-	if (rc == VB_OK)
-		rc = batch_pipelined(l, seg, l->n, batch_size, ops, err);
-	return rc;
+	return batch_pipelined(l, 0, l->n, batch_size, ops, err);
 }

@@ -3,7 +3,8 @@
  * db.c
  *	  Layer 1: the bridge's database connection: one libpq connection with
  *	  search_path empty, SET ROLE to the writer role, and prepared
- *	  statements for the functions the voltpay_writer role may execute;
+ *	  statements for the functions the voltpay_writer role may execute
+ *	  (apply_record_batch() since extension 0.3.0: record keys as bytes);
  *	  the single-statement calls (quarantine, positions, outbox fetch, ack
  *	  and count).  The pipelined apply is in pipeline.c.
  *
@@ -41,9 +42,9 @@ static const DbStmt db_stmts[] = {
 	{"vb_apply",
 		"SELECT r.ordinal, r.message_id::text, r.status, r.reason, r.detail, r.trace_id,"
 		"       r.event_id, r.event_kind, r.event_key, r.event_value, r.header_names, r.header_values"
-		"  FROM voltpay.apply_payment_batch_events($1, $2, $3, $4, $5, $6, $7) AS r",
-		7, {VB_OID_TEXT_ARR, VB_OID_BYTEA_ARR, VB_OID_TEXT, VB_OID_INT4_ARR, VB_OID_INT8_ARR,
-	VB_OID_TSTZ_ARR, VB_OID_TEXT_ARR}},
+		"  FROM voltpay.apply_record_batch($1, $2, $3, $4, $5, $6, $7) AS r",
+		7, {VB_OID_BYTEA_ARR, VB_OID_BYTEA_ARR, VB_OID_TEXT, VB_OID_INT4_ARR, VB_OID_INT8_ARR,
+	VB_OID_TSTZ_ARR, VB_OID_BYTEA_ARR}},
 	{"vb_quarantine",
 		"SELECT voltpay.quarantine_message($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 		9, {VB_OID_TEXT, VB_OID_BYTEA, VB_OID_TEXT, VB_OID_INT4, VB_OID_INT8, VB_OID_TSTZ,
@@ -287,7 +288,7 @@ vb_db_connect(VbDb *db, VbError *err)
 
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return vb_db_fail(db, res, "preparing statements (is the voltpay extension installed, "
-							  "version 0.2.0 or later? ALTER EXTENSION voltpay UPDATE)", err);
+							  "version 0.3.0 or later? ALTER EXTENSION voltpay UPDATE)", err);
 		PQclear(res);
 	}
 	vb_info("database connected: %s@%s:%s/%s as role %s, server %d",

@@ -3,7 +3,7 @@
  * pipeline.c
  *	  Layer 1: the apply pipeline.  Up to a few transactions, each
  *		BEGIN; [outbox_ack(acks), first transaction only];
- *		apply_payment_batch_events(...); COMMIT
+ *		apply_record_batch(...); COMMIT
  *	  sent at once in libpq's pipeline mode with one sync point at the end,
  *	  so the server runs them back to back in one round trip.
  *
@@ -35,7 +35,7 @@ typedef enum PipeQuery
 } PipeQuery;
 
 static const char *const pipe_query_names[] = {
-	"BEGIN", "outbox_ack", "apply_payment_batch_events", "COMMIT"
+	"BEGIN", "outbox_ack", "apply_record_batch", "COMMIT"
 };
 
 /* The queries sent, in order, and the chunk each belongs to. */
@@ -68,8 +68,10 @@ pipe_wait_busy(VbDb *db)
 
 /*
  * pipe_params
- *	  The binary parameters of apply_payment_batch_events() for n messages
- *	  of topic, built in db->bufs (valid until the next call).
+ *	  The binary parameters of apply_record_batch() for n messages of
+ *	  topic, built in db->bufs (valid until the next call): keys and
+ *	  traceparent headers as raw bytes (the extension rejects a key that
+ *	  is not text as invalid_key and ignores a traceparent that is not).
  */
 static void
 pipe_params(VbDb *db, rd_kafka_message_t **msgs, int n, const char *topic,
@@ -79,12 +81,12 @@ pipe_params(VbDb *db, rd_kafka_message_t **msgs, int n, const char *topic,
 	VbBuf	   *order[7] = {&b->keys, &b->values, NULL, &b->partitions, &b->offsets,
 	&b->timestamps, &b->traceparents};
 
-	vb_pg_array_begin(&b->keys, VB_OID_TEXT, n);
+	vb_pg_array_begin(&b->keys, VB_OID_BYTEA, n);
 	vb_pg_array_begin(&b->values, VB_OID_BYTEA, n);
 	vb_pg_array_begin(&b->partitions, VB_OID_INT4, n);
 	vb_pg_array_begin(&b->offsets, VB_OID_INT8, n);
 	vb_pg_array_begin(&b->timestamps, VB_OID_TSTZ, n);
-	vb_pg_array_begin(&b->traceparents, VB_OID_TEXT, n);
+	vb_pg_array_begin(&b->traceparents, VB_OID_BYTEA, n);
 	for (int i = 0; i < n; i++)
 	{
 		rd_kafka_message_t *m = msgs[i];

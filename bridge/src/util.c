@@ -299,22 +299,3 @@ vb_one_line(char *s)
 	}
 	*w = '\0';
 }
-
-/*
- * vb_hex
- *	  Hex of the first max bytes of p, "..." after when there are more.
- */
-void
-vb_hex(const void *p, size_t len, size_t max, char *out, size_t size)
-{
-	const unsigned char *b = p;
-	size_t		o = 0;
-
-	if (size == 0)
-		return;
-	out[0] = '\0';
-	for (size_t i = 0; i < len && i < max && o + 3 < size; i++)
-		o += (size_t) snprintf(out + o, size - o, "%02x", b[i]);
-	if (len > max && o + 4 < size)
-		snprintf(out + o, size - o, "...");
-}

@@ -69,6 +69,5 @@ extern void vb_grow(void **arr, int *cap, int need, size_t elem);
 
 extern bool vb_utf8_valid(const char *s, size_t len);
 extern void vb_one_line(char *s);
-extern void vb_hex(const void *p, size_t len, size_t max, char *out, size_t size);
 
 #endif							/* VOLTPAY_UTIL_H */

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)}
 . test/bridge/lib.sh
 
-ALL_SCENARIOS=(happy_path duplicates poison sigterm_drain bad_config sigkill
+ALL_SCENARIOS=(happy_path duplicates poison bad_key sigterm_drain bad_config sigkill
 	pg_restart kafka_faults two_bridges dba_republish valgrind)
 
 for b in "$VB_BRIDGE" "$VB_BIN"/voltpay-{loadgen,mockkafka,topic-dump}; do
@@ -95,6 +95,40 @@ scenario_duplicates() {
 # raise an ERROR in the database (an expression index on voltpay.outbox
 # that raises for its read events): the bridge must isolate those
 # messages, quarantine them with reason apply_error, and apply the rest.
+# A record key that is not text (a 0xff byte, produced with kcat) among
+# valid payments: the extension rejects it as invalid_key (its key is not
+# kept), with no error of the batch, so the bridge neither bisects nor
+# quarantines anything itself, and everything else is applied.
+scenario_bad_key() {
+	local n rows
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen --count 600 --accounts 60 --seed "$VB_SEED" || fail "loadgen failed" || return 1
+	printf '{"contract":"payment/v1"}' >"$VB_DIR/bad-key.json"
+	kcat -P -b "$VB_BROKERS" -t "$VB_IN_TOPIC" -X enable.idempotence=true -p 3 \
+		-k "$(printf 'acc-bad\xff')" "$VB_DIR/bad-key.json" >>"$VB_DIR/scenario.log" 2>&1 ||
+		fail "kcat could not produce the bad key" || return 1
+	vb_wait_caught_up 90 || fail "bridge did not catch up" || return 1
+	# The kcat record is in no manifest: wait for its rejection too.
+	for _ in $(seq 60); do
+		rows=$(vb_psql -d "$VB_DBNAME" -c "SELECT reason || ' ' || (record_key IS NULL) || ' ' || partition
+			FROM voltpay.rejected_messages")
+		[ -n "$rows" ] && break
+		sleep 0.5
+	done
+	[ "$rows" = "invalid_key true 3" ] ||
+		fail "expected one invalid_key rejection without its key on partition 3, got: $rows" || return 1
+	n=$(vb_psql -d "$VB_DBNAME" -c "SELECT count(*) FROM voltpay.payments")
+	[ "$n" = 600 ] || fail "$n of the 600 valid payments applied" || return 1
+	[ "$(vb_bridge_metric 1 voltpay_bridge_messages_quarantined_total)" = 0 ] ||
+		fail "the bridge quarantined a message itself" || return 1
+	[ "$(vb_bridge_metric 1 voltpay_bridge_messages_rejected_total)" = 1 ] ||
+		fail "the bridge did not count the rejection" || return 1
+	grep -q 'isolating the message' "$VB_DIR/bridge-1.log" &&
+		{ fail "the bridge bisected a batch"; return 1; }
+	stop_bridge 1
+}
+
 scenario_poison() {
 	vb_psql -d "$VB_DBNAME" <<-'EOF' || fail "could not install the poison index" || return 1
 		CREATE FUNCTION public.vb_poison(kind text, k text) RETURNS boolean
@@ -184,14 +218,14 @@ scenario_bad_config() {
 		-X consumer.isolation.level=read_uncommitted || ok=1
 	expect_exit nonzero unreachable_db -b 127.0.0.1:9 --http-port 0 \
 		--db "host=127.0.0.1 port=$port user=bridge dbname=$VB_DBNAME connect_timeout=2" || ok=1
-	# A database still at extension 0.1.0 (no apply_payment_batch_events):
+	# A database still at extension 0.1.0 (no apply_record_batch):
 	# refused at start, naming the version it needs.
 	vb_psql -c "CREATE DATABASE ${VB_DBNAME}_old" &&
 		vb_psql -d "${VB_DBNAME}_old" -c "CREATE EXTENSION voltpay VERSION '0.1.0'" ||
 		{ fail "could not create a database at extension 0.1.0"; return 1; }
 	expect_exit 2 old_extension -b 127.0.0.1:9 --http-port 0 \
 		--db "host=$PGHOST port=$PGPORT user=bridge dbname=${VB_DBNAME}_old connect_timeout=5" || ok=1
-	grep -q "version 0.2.0 or later" "$VB_DIR/old_extension.err" ||
+	grep -q "version 0.3.0 or later" "$VB_DIR/old_extension.err" ||
 		{ fail "old_extension: the error does not name the version needed"; ok=1; }
 	return $ok
 }
