@@ -49,7 +49,22 @@ SELECT status, count(*), count(event_id), sum(cardinality(header_names)) FROM vo
 	'vg', (SELECT array_agg(i % 7 ORDER BY i) FROM generate_series(490, 620) i),
 	(SELECT array_agg(i::bigint + 100000 ORDER BY i) FROM generate_series(490, 620) i)) GROUP BY 1 ORDER BY 1;
 
+-- The raw-bytes variant (0.3.0): keys and traceparents as bytea, among
+-- them keys that are not text (invalid UTF-8, a NUL byte) and a
+-- traceparent that is not text.
+SELECT status, reason, count(*), count(event_id) FROM voltpay.apply_record_batch(
+	(SELECT array_agg(CASE i % 10 WHEN 0 THEN '\x61ff'::bytea WHEN 1 THEN '\x610062'::bytea
+			ELSE convert_to('acc-' || (i % 17), 'UTF8') END ORDER BY i) FROM generate_series(700, 760) i),
+	(SELECT array_agg(vg_msg(i) ORDER BY i) FROM generate_series(700, 760) i),
+	'vg', (SELECT array_agg(i % 7 ORDER BY i) FROM generate_series(700, 760) i),
+	(SELECT array_agg(i::bigint + 200000 ORDER BY i) FROM generate_series(700, 760) i),
+	traceparents => (SELECT array_agg(CASE WHEN i % 3 = 0 THEN '\xff00'::bytea
+			ELSE convert_to('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'UTF8') END ORDER BY i)
+		FROM generate_series(700, 760) i)) GROUP BY 1, 2 ORDER BY 1, 2;
+
 SELECT count(*) FROM voltpay.validate_message(vg_msg(1), 'acc-1');
+
+SELECT count(*) FROM voltpay.validate_message(vg_msg(1), '\x61ff'::bytea);
 
 SELECT count(*) FROM voltpay.outbox_fetch(100000);
 
