@@ -280,7 +280,7 @@ python3 - "$work/metrics.txt" <<-'EOF'
 	nb = vals.get(p + "batch_size_count", 0)
 	if nb:
 	    print("  %d batches, %.0f messages each on average" % (nb, vals[p + "batch_size_sum"] / nb))
-	    print("  apply and commit per batch (apply_payment_batch_events()): mean %.1f ms; p50 %s s, p95 %s s, p99 %s s" % (
+	    print("  apply and commit per batch (apply_record_batch()): mean %.1f ms; p50 %s s, p95 %s s, p99 %s s" % (
 	        1000 * vals.get(p + "apply_duration_seconds_sum", 0) / nb,
 	        quantile(p + "apply_duration_seconds", .5), quantile(p + "apply_duration_seconds", .95),
 	        quantile(p + "apply_duration_seconds", .99)))
