@@ -25,23 +25,6 @@
 #include "log.h"
 
 /*
- * cfg_trim
- *	  Strips leading and trailing white space in place.
- */
-static char *
-cfg_trim(char *s)
-{
-	char	   *e;
-
-	while (isspace((unsigned char) *s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char) e[-1]))
-		*--e = '\0';
-	return s;
-}
-
-/*
  * cfg_load_file
  *	  Reads the config file; the first error goes into err as
  *	  "file:line: message".
@@ -61,7 +44,7 @@ cfg_load_file(VbConfig *conf, const char *path, VbError *err)
 							path, strerror(errno));
 	while (st == VB_OK && getline(&line, &cap, f) >= 0)
 	{
-		char	   *s = cfg_trim(line);
+		char	   *s = vb_opt_trim(line);
 		char	   *eq;
 		char	   *name;
 		char	   *value = NULL;
@@ -75,7 +58,7 @@ cfg_load_file(VbConfig *conf, const char *path, VbError *err)
 		if (eq)
 		{
 			*eq = '\0';
-			value = cfg_trim(eq + 1);
+			value = vb_opt_trim(eq + 1);
 			if (strlen(value) >= 2 &&
 				(value[0] == '"' || value[0] == '\'') &&
 				value[strlen(value) - 1] == value[0])
@@ -84,7 +67,7 @@ cfg_load_file(VbConfig *conf, const char *path, VbError *err)
 				value++;
 			}
 		}
-		name = cfg_trim(s);
+		name = vb_opt_trim(s);
 		o = vb_opt_by_name(name);
 		if (!o || o->id == VB_OPT_HELP || o->id == VB_OPT_VERSION)
 			st = vb_error_set(err, VB_FATAL, NULL, "%s:%d: unknown option \"%s\"",

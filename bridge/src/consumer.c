@@ -216,7 +216,8 @@ cons_take(VbConsumer *c, rd_kafka_message_t *m)
 		rd_kafka_message_destroy(m);
 		return false;
 	}
-	vb_msglist_push(&c->next, m, vb_now_ms());
+	/* The clock is read only for a list's first message. */
+	vb_msglist_push(&c->next, m, c->next.n == 0 ? vb_now_ms() : 0);
 	return true;
 }
 

@@ -159,11 +159,11 @@ opt_parse_bool(const char *s, bool *out)
 }
 
 /*
- * opt_trim
+ * vb_opt_trim
  *	  Strips leading and trailing white space in place.
  */
-static char *
-opt_trim(char *s)
+char *
+vb_opt_trim(char *s)
 {
 	char	   *e;
 
@@ -198,7 +198,7 @@ vb_opt_properties_file(VbConfig *conf, const char *path, char *err, size_t errsi
 	}
 	while (ok && getline(&line, &cap, f) >= 0)
 	{
-		char	   *s = opt_trim(line);
+		char	   *s = vb_opt_trim(line);
 		char	   *eq = strchr(s, '=');
 		char		why[512];
 		char	   *kv;
@@ -210,7 +210,7 @@ vb_opt_properties_file(VbConfig *conf, const char *path, char *err, size_t errsi
 		{
 			*eq = '\0';
 			kv = vb_xmalloc(strlen(s) + strlen(eq + 1) + 2);
-			sprintf(kv, "%s=%s", opt_trim(s), opt_trim(eq + 1));
+			sprintf(kv, "%s=%s", vb_opt_trim(s), vb_opt_trim(eq + 1));
 		}
 		else
 			kv = vb_xstrdup(s);
@@ -252,7 +252,7 @@ vb_opt_split_list(VbConfig *conf, const char *list, char *err, size_t errsize)
 			char	   *kv;
 
 			buf[n] = '\0';
-			kv = opt_trim(buf);
+			kv = vb_opt_trim(buf);
 			if (*kv && !vb_opt_add_property(conf, kv, err, errsize))
 			{
 				ok = false;

@@ -114,5 +114,6 @@ extern bool vb_opt_properties_file(VbConfig *conf, const char *path, char *err,
 								   size_t errsize);
 extern bool vb_opt_split_list(VbConfig *conf, const char *list, char *err, size_t errsize);
 extern void vb_opt_usage(FILE *out);
+extern char *vb_opt_trim(char *s);
 
 #endif							/* VOLTPAY_OPTIONS_H */
