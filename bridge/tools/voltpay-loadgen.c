@@ -7,7 +7,8 @@
  *	  manifest of what Kafka acknowledged for test/bridge/checker.py.
  *
  *	  voltpay-loadgen --brokers LIST [--topic T] [--count N] [--rate N]
- *					  [--accounts N] [--duplicate-fraction F]
+ *					  [--accounts N] [--first-account N]
+ *					  [--duplicate-fraction F]
  *					  [--conflict-fraction F] [--invalid-fraction F]
  *					  [--invalid-kinds LIST] [--email-fraction F]
  *					  [--seed N] [--manifest FILE] [--manifest-payloads]
@@ -325,6 +326,7 @@ static const char *lg_topic = "payment_writer_topic";
 static long lg_count = 1000;
 static double lg_rate = 0;
 static int	lg_accounts = 1000;
+static int	lg_first_account = 0;	/* account ids lg_first_account.. */
 static double lg_dup_frac = 0;
 static double lg_conf_frac = 0;
 static double lg_inv_frac = 0;
@@ -514,7 +516,7 @@ lg_new_fields(LgFields *f, int seq_it)
 	memset(f, 0, sizeof(*f));
 	lg_uuid(f->message_id);
 	lg_uuid(f->payment_id);
-	f->account = (int) lg_below((uint64_t) lg_accounts);
+	f->account = lg_first_account + (int) lg_below((uint64_t) lg_accounts);
 	f->currency = (int) lg_below(LG_N(lg_currencies));
 	/* Log-uniform between 1 and 10^7 minor units. */
 	u = lg_uniform();
@@ -749,8 +751,9 @@ lg_make_invalid(LgMsg *m, char *buf)
 	}
 	if (strcmp(name, "key_mismatch") == 0)
 	{
-		snprintf(m->key, sizeof(m->key), "acc-%05d",
-				 (f.account + 1 + (int) lg_below((uint64_t) (lg_accounts > 1 ? lg_accounts - 1 : 1)))
+		snprintf(m->key, sizeof(m->key), "acc-%05d", lg_first_account +
+				 (f.account - lg_first_account + 1 +
+				  (int) lg_below((uint64_t) (lg_accounts > 1 ? lg_accounts - 1 : 1)))
 				 % (lg_accounts > 1 ? lg_accounts : 2));
 		if (strcmp(m->key, m->account_id) == 0)
 			snprintf(m->key, sizeof(m->key), "acc-x%04d", f.account % 10000);
@@ -997,6 +1000,8 @@ lg_usage(FILE *fp)
 			"  -n, --count N               messages to send, every kind included (1000)\n"
 			"  -r, --rate N                messages per second, 0 = as fast as possible (0)\n"
 			"  --accounts N                distinct account ids (1000)\n"
+			"  --first-account N           the first account id, so that loads run side\n"
+			"                              by side need not share accounts (0)\n"
 			"  --duplicate-fraction F      exact re-sends of earlier valid messages (0)\n"
 			"  --conflict-fraction F       earlier message_id with another amount (0)\n"
 			"  --invalid-fraction F        invalid messages (0)\n"
@@ -1023,6 +1028,7 @@ main(int argc, char **argv)
 		{"count", required_argument, NULL, 'n'},
 		{"rate", required_argument, NULL, 'r'},
 		{"accounts", required_argument, NULL, 'A'},
+		{"first-account", required_argument, NULL, 'F'},
 		{"duplicate-fraction", required_argument, NULL, 'D'},
 		{"conflict-fraction", required_argument, NULL, 'C'},
 		{"invalid-fraction", required_argument, NULL, 'I'},
@@ -1036,7 +1042,7 @@ main(int argc, char **argv)
 	};
 	const char *brokers = NULL;
 	const char *manifest_path = NULL;
-	uint64_t	seed;
+	uint64_t	seed = 0;
 	int			seeded = 0;
 	char		errstr[512];
 	rd_kafka_conf_t *conf;
@@ -1084,6 +1090,11 @@ main(int argc, char **argv)
 				if (lg_accounts < 1 || lg_accounts > 99999)
 					cli_fatal(2, "invalid --accounts \"%s\": expected 1 to 99999", optarg);
 				break;
+			case 'F':
+				lg_first_account = (int) lg_parse_long("--first-account", optarg);
+				if (lg_first_account > 99999)
+					cli_fatal(2, "invalid --first-account \"%s\": expected 0 to 99999", optarg);
+				break;
 			case 'D':
 				lg_dup_frac = lg_parse_fraction("--duplicate-fraction", optarg);
 				break;
@@ -1124,6 +1135,8 @@ main(int argc, char **argv)
 		cli_fatal(2, "unexpected argument \"%s\"", argv[optind]);
 	if (brokers == NULL)
 		cli_fatal(2, "--brokers is required");
+	if (lg_first_account + lg_accounts > 100000)
+		cli_fatal(2, "--first-account plus --accounts is more than 100000: account ids have 5 digits");
 	if (lg_dup_frac + lg_conf_frac + lg_inv_frac > 1)
 		cli_fatal(2, "duplicate, conflict and invalid fractions add up to more than 1");
 	for (i = 0; i < LG_NVARIANTS; i++)
@@ -1195,6 +1208,11 @@ main(int argc, char **argv)
 			}
 		}
 
+		/*
+		 * The draw u picks the kind.  A duplicate or conflict drawn before
+		 * any valid message exists to copy becomes a valid message, never
+		 * an invalid one: a load without --invalid-fraction has none.
+		 */
 		orig = lg_ring_pick();
 		if (u < lg_dup_frac && orig != NULL)
 		{
@@ -1210,7 +1228,8 @@ main(int argc, char **argv)
 			lg_msg_from(m, &f, "conflict", "rejected");
 			m->reason = "idempotency_conflict";
 		}
-		else if (u < lg_dup_frac + lg_conf_frac + lg_inv_frac)
+		else if (u >= lg_dup_frac + lg_conf_frac &&
+				 u < lg_dup_frac + lg_conf_frac + lg_inv_frac)
 			len = lg_make_invalid(m, buf);
 		else
 		{
