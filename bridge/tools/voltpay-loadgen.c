@@ -532,7 +532,7 @@ lg_new_fields(LgFields *f, int seq_it)
 		f->minor = 1;
 	lg_make_party(&f->debtor);
 	lg_make_party(&f->creditor);
-	f->seq = seq_it ? ++lg_seqs[f->account] : -1;
+	f->seq = seq_it ? ++lg_seqs[f->account - lg_first_account] : -1;
 	if (f->seq >= 0)
 		snprintf(f->remittance, sizeof(f->remittance), "%s %u seq %ld",
 				 lg_remit[lg_below(LG_N(lg_remit))],

@@ -354,8 +354,11 @@ scenario_pg_restart() {
 	sleep 1.2
 	lag0=$(vb_bridge_metric_sum 1 voltpay_bridge_consumer_lag)
 	vb_log "pg: stopped -m immediate (consumer lag: $lag0); 3,000 messages more during the outage"
+	# A failure here must not leave the database stopped for the
+	# scenarios after this one: start it again first, then fail.
+	local lg_rc=0
 	vb_loadgen --count 3000 --accounts 500 --first-account 5000 --seed "$((VB_SEED + 7))" ||
-		fail "loadgen failed" || return 1
+		lg_rc=$?
 	deadline=$(($(date +%s) + 8))
 	while :; do
 		lag1=$(vb_bridge_metric_sum 1 voltpay_bridge_consumer_lag)
@@ -367,6 +370,7 @@ scenario_pg_restart() {
 	while [ $(($(date +%s%N) - t0)) -lt 4000000000 ]; do sleep 0.1; done
 	vp_as_pg "$VP_PGBIN/pg_ctl" -D "$VP_PGDATA" -l "$VP_PGDIR/server.log" -w -t 60 start >/dev/null ||
 		fail "PostgreSQL did not start again" || return 1
+	[ "$lg_rc" -eq 0 ] || fail "loadgen failed during the outage (exit $lg_rc)" || return 1
 	[ "${lag1:-0}" -ge $((${lag0:-0} + 3000)) ] ||
 		fail "consumer lag did not grow by the 3,000 messages produced during the outage: $lag0 before, $lag1 after" || return 1
 	finish_load 120 || return 1
