@@ -34,7 +34,8 @@
 static volatile sig_atomic_t lc_run = 1;
 static volatile sig_atomic_t lc_signals = 0;
 static atomic_int lc_fatal;
-static atomic_int lc_fatal_status;	/* exit status of the fatal error; 0: 1 */
+static atomic_int lc_fatal_status;	/* exit status of the fatal error */
+static char lc_fatal_why[768];	/* its reason, written once by the winner */
 
 static int	lc_timeout_s;
 static int64_t lc_stop_ms;		/* when the drain began; 0: not yet */
@@ -120,9 +121,21 @@ vb_set_fatal_status(int status, const char *why)
 {
 	if (atomic_exchange(&lc_fatal, 1) == 0)
 	{
+		snprintf(lc_fatal_why, sizeof(lc_fatal_why), "%s", why);
 		atomic_store(&lc_fatal_status, status);
 		vb_error("fatal: %s; draining, then exiting with status %d", why, status);
 	}
+}
+
+/*
+ * vb_fatal_reason
+ *	  Why the bridge stops on a fatal error ("" when it does not); read
+ *	  once the loop ended.
+ */
+const char *
+vb_fatal_reason(void)
+{
+	return atomic_load(&lc_fatal_status) ? lc_fatal_why : "";
 }
 
 /*

@@ -21,6 +21,7 @@ extern bool vb_is_fatal(void);
 extern void vb_set_fatal(const char *why);
 extern void vb_set_fatal_status(int status, const char *why);
 extern int	vb_fatal_status(void);
+extern const char *vb_fatal_reason(void);
 extern void vb_kafka_error(rd_kafka_t *rk, int err, const char *reason, const char *who);
 extern void vb_drain_begin(void);
 extern bool vb_draining(void);

@@ -145,7 +145,9 @@ fail:
 	/* A refused TLS handshake or login is not a configuration typo. */
 	if (vb_secure_pg_exit(err.message))
 		status = vb_secure_pg_exit(err.message);
-	fprintf(stderr, "voltpay-bridge: %s\n", err.message);
+	fprintf(stderr, "voltpay-bridge: %s%s\n",
+			status == VB_EXIT_TLS ? "the database's certificate could not be verified: " :
+			status == VB_EXIT_AUTH ? "the database refused the bridge: " : "", err.message);
 out:
 	vb_loop_close(loop);
 	vb_http_stop(http);
@@ -153,6 +155,11 @@ out:
 	vb_lifecycle_end();
 	if (status == VB_EXIT_OK || status == VB_EXIT_FATAL || vb_is_fatal())
 		vb_info("voltpay-bridge stopped (exit status %d)", status);
+	/* Kafka refused TLS or the credentials: the cause as the last line. */
+	if (vb_is_fatal() && (status == VB_EXIT_TLS || status == VB_EXIT_AUTH))
+		fprintf(stderr, "voltpay-bridge: %s: %s\n",
+				status == VB_EXIT_TLS ? "Kafka's certificate could not be verified" :
+				"Kafka refused the bridge's credentials", vb_fatal_reason());
 	vb_metrics_free();
 	vb_config_free(&conf);
 	return status;

@@ -76,7 +76,13 @@ const VbOpt vb_opts[] = {
 		"librdkafka properties file, as kcat -F and the Java clients'\n"
 		"client.properties: KEY=VALUE lines, '#' or '!' comments,\n"
 		"consumer./producer. prefixes as with -X; errors name file:line.\n"
-	"Repeatable; read where it stands among the flags."},
+		"Repeatable; read where it stands among the flags. A file holding a\n"
+	"secret (sasl.password ...) must not be readable by other users."},
+	{VB_OPT_SASL_PASSWORD_FILE, "sasl-password-file", 0, 1, "VOLTPAY_SASL_PASSWORD_FILE", "FILE",
+		"File whose first line is the Kafka SASL password (sasl.password),\n"
+		"read at start; other users must not be able to read it. Secrets\n"
+		"are refused on the command line (/proc/PID/cmdline is public):\n"
+	"give them in a file or the environment."},
 	{VB_OPT_LOG_LEVEL, "log-level", 0, 1, "VOLTPAY_LOG_LEVEL", "LEVEL",
 	"debug, info, warn or error. Default: info."},
 	{VB_OPT_HELP, "help", 'h', 0, NULL, NULL, "Print this help and exit."},

@@ -156,6 +156,7 @@ vb_secure_pg_exit(const char *msg)
 	};
 	static const char *const auth[] = {
 		"password authentication failed", "no pg_hba.conf entry",
+		"pg_hba.conf rejects connection",
 		"certificate authentication failed", "authentication failed for user",
 		"no password supplied", "password is required",
 		"SCRAM", "connection requires a valid client certificate",

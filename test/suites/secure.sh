@@ -413,7 +413,7 @@ scenario_pg_refused() {
 	no_secret "refusal output" "$VB_DIR"/refused-*.log || return 1
 	expect_exit 4 'certificate authentication failed for user "bridge_cert"' "${k[@]}" \
 		--db "$(vs_db_cert | sed "s|bridge_cert.pem|tools.pem|; s|bridge_cert.key|tools.key|")" || return 1
-	expect_exit 4 'no pg_hba.conf entry .* no encryption' "${k[@]}" \
+	expect_exit 4 'pg_hba.conf rejects connection .* no encryption' "${k[@]}" \
 		--db "$(vs_db_password | sed 's/sslmode=verify-full/sslmode=disable/')" || return 1
 	note "5 refusals: rogue CA, host name, password, certificate of another user, plaintext"
 }
@@ -432,7 +432,7 @@ scenario_kafka_refused() {
 		-X security.protocol=ssl -X ssl.ca.location="$PKI/rogue-ca.pem" \
 		-X ssl.certificate.location="$PKI/bridge-tls.pem" -X ssl.key.location="$PKI/bridge-tls.key" \
 		--group g --input-topic "t_$VB_NAME" --db "$d" || return 1
-	note "wrong $VS_MECH password: exit 4; untrusted broker: exit 3"
+	note "wrong $VS_MECH password: exit 4, untrusted broker: exit 3"
 	if [ "$VS_MECH" = PLAIN ]; then
 		# What an operator sees with a librdkafka older than 2.6.1 and SCRAM
 		# against Kafka 4 (librdkafka#4895): refused although the password
@@ -461,12 +461,12 @@ scenario_missing_acl() {
 	vb_loadgen --count 1500 --accounts 200 --email-fraction 0.5 --seed "$VK_SEED" ||
 		fail "loadgen failed" || return 1
 	for i in $(seq 60); do
-		grep -q 'TOPIC_AUTHORIZATION_FAILED\|not authorized\|Authorization' "$VB_DIR/bridge-1.log" && break
+		grep -qi 'authorization failed' "$VB_DIR/bridge-1.log" && break
 		sleep 0.5
 	done
-	grep -q 'TOPIC_AUTHORIZATION_FAILED\|not authorized\|Authorization' "$VB_DIR/bridge-1.log" ||
+	grep -qi 'authorization failed' "$VB_DIR/bridge-1.log" ||
 		fail "no authorization error in the bridge's log" || return 1
-	note "log: $(grep -m1 'TOPIC_AUTHORIZATION_FAILED\|not authorized\|Authorization' "$VB_DIR/bridge-1.log" | sed 's/.*"message":"//; s/".*//' | cut -c1-120)"
+	note "log: $(grep -m1 -i 'authorization failed' "$VB_DIR/bridge-1.log" | sed 's/.*"msg":"//; s/".*"error":"/: /; s/".*//' | cut -c1-120)"
 	sleep 2
 	alive 1 || return 1
 	n=$(vb_psql -d "$VB_DBNAME" -c "SELECT count(*) FROM voltpay.outbox")
@@ -511,8 +511,7 @@ scenario_secrets() {
 		start_bridge 2 -b "$VS_SASL_BROKERS" || return 1
 	stop_bridge 2 || return 1
 	no_secret "logs" "$VB_DIR"/bridge-*.log || return 1
-	echo "checker: 7 cases as expected" >"$VB_DIR/checker.out"
-	note "5 refusals (cmdline -X, cmdline --db, 0644 properties, 0604 config, 0644 password file); 0600 file and environment accepted"
+	note "5 refusals (cmdline -X, cmdline --db, 0644 properties, 0604 config, 0644 password file), 0600 file and environment accepted"
 }
 
 # make migrate's Liquibase run (liquibase/lb.sh update, as the Makefile's
@@ -531,7 +530,6 @@ scenario_migrate() {
 	[ "$(vb_psql -d vs_migrate -c "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" != "" ] ||
 		fail "no voltpay extension after the migration" || return 1
 	vb_psql -d vs_migrate -c "SELECT count(*) FROM pg_stat_ssl WHERE NOT ssl AND pid <> pg_backend_pid()" >/dev/null
-	echo "checker: Liquibase over verify-full; rogue CA refused" >"$VB_DIR/checker.out"
 	note "Liquibase (JDBC) with verify-full; a rogue CA refused"
 }
 
@@ -548,9 +546,10 @@ vs_run_begin() {
 
 vs_run_summary() {
 	local dir=$1
-	printf '%s%s' \
-		"$(grep -m1 '^checker: ' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //')" \
-		"$([ -f "$dir/note.txt" ] && paste -sd ';' "$dir/note.txt" | sed 's/;/; /g; s/^/; /')"
+	{
+		grep -m1 '^checker: expected' "$dir/checker.out" 2>/dev/null | sed 's/^checker: //'
+		cat "$dir/note.txt" 2>/dev/null
+	} | paste -sd '|' | sed 's/|/; /g'
 }
 
 start=$(date +%s)
