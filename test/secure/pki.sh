@@ -10,6 +10,7 @@
 #                              (so that host 127.0.0.1 is a wrong host name)
 #     NAME.{pem,key}           client certificates, CN=NAME, for
 #                              admin tools monitor bridge-tls bridge_cert
+#                              voltpay_exporter
 #   Keys are 0600, EC P-256, valid two days.
 
 # vs__leaf DIR NAME CN SAN: a key and a certificate signed by the CA.
@@ -36,7 +37,7 @@ vs_pki() {
 	done
 	vs__leaf "$dir" broker broker "IP:127.0.0.1,DNS:localhost" || return 1
 	vs__leaf "$dir" pg-server localhost "DNS:localhost" || return 1
-	for n in admin tools monitor bridge-tls bridge_cert; do
+	for n in admin tools monitor bridge-tls bridge_cert voltpay_exporter; do
 		vs__leaf "$dir" "$n" "$n" "DNS:$n" || return 1
 	done
 	openssl rand -hex 12 >"$dir/broker.p12.pass"

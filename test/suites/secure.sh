@@ -46,7 +46,7 @@ VS_REAL_BIN=$PWD/bridge
 . test/kafka/broker.sh
 . test/secure/pki.sh
 
-SCENARIOS=(happy_path sigkill pg_refused kafka_refused missing_acl secrets migrate)
+SCENARIOS=(happy_path sigkill pg_refused kafka_refused missing_acl rotation secrets migrate)
 
 for b in voltpay-bridge voltpay-loadgen voltpay-topic-dump voltpay-topics voltpay-acls; do
 	if [ ! -x "bridge/$b" ]; then
@@ -167,6 +167,7 @@ vs_setup() {
 		local     all       postgres                    trust
 		hostssl   all       postgres     127.0.0.1/32   trust
 		hostssl   all       bridge_cert  127.0.0.1/32   cert
+		hostssl   all       voltpay_exporter 127.0.0.1/32 cert
 		hostssl   all       all          127.0.0.1/32   scram-sha-256
 		hostnossl all       all          0.0.0.0/0      reject
 	EOF
@@ -181,6 +182,7 @@ vs_setup() {
 		CREATE EXTENSION voltpay;
 		CREATE ROLE bridge LOGIN IN ROLE voltpay_writer;
 		CREATE ROLE bridge_cert LOGIN IN ROLE voltpay_writer;
+		CREATE ROLE voltpay_exporter LOGIN IN ROLE voltpay_monitor, pg_monitor;
 		ALTER ROLE bridge PASSWORD '$VS_PG_PW';
 	EOF
 	(umask 077; echo "localhost:$PGPORT:*:bridge:$VS_PG_PW" >"$PKI/pgpass")
@@ -354,6 +356,26 @@ scenario_happy_path() {
 	[ "$lag" = 0 ] || [ "$lag" = 0.0 ] ||
 		fail "lag exporter (mTLS) did not report lag 0 for $VK_GROUP (got '${lag:-nothing}'): $(tail -n 2 "$VB_DIR/lag-exporter.log" | tr '\n' ' ')" || return 1
 	note "lag exporter over mTLS: lag 0"
+	# The PostgreSQL exporter with our queries, verify-full and a client
+	# certificate (login voltpay_exporter, in voltpay_monitor).
+	if command -v prometheus-postgres-exporter >/dev/null; then
+		port=$(vp_free_port)
+		DATA_SOURCE_NAME="host=localhost port=$PGPORT dbname=$VB_DBNAME user=voltpay_exporter sslmode=verify-full sslrootcert=$PKI/ca.pem sslcert=$PKI/voltpay_exporter.pem sslkey=$PKI/voltpay_exporter.key" \
+			prometheus-postgres-exporter --web.listen-address="127.0.0.1:$port" \
+			--extend.query-path=monitoring/postgres-exporter/queries.yaml --log.level=warn \
+			>"$VB_DIR/pg-exporter.log" 2>&1 &
+		VB_PIDS+=("$!")
+		for _ in $(seq 40); do
+			curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$VB_DIR/pg-exporter.txt" 2>/dev/null &&
+				grep -q '^voltpay_db_partition_next_offset{' "$VB_DIR/pg-exporter.txt" && break
+			sleep 0.5
+		done
+		grep -q '^pg_up 1' "$VB_DIR/pg-exporter.txt" && grep -q '^voltpay_db_partition_next_offset{' "$VB_DIR/pg-exporter.txt" ||
+			fail "postgres exporter over verify-full + certificate: no voltpay_db_partition metrics: $(tail -n 2 "$VB_DIR/pg-exporter.log" | cut -c1-200 | tr '\n' ' ')" || return 1
+		note "postgres exporter over verify-full with a client certificate: pg_up 1, voltpay_db_* served"
+	else
+		note "prometheus-postgres-exporter not installed (scripts/deps.d/monitoring.sh): not tried"
+	fi
 	proc_no_secret 1 || return 1
 	curl -fsS "http://127.0.0.1:${VB_BRIDGE_PORT[1]}/metrics" >"$VB_DIR/metrics.txt"
 	no_secret "/metrics" "$VB_DIR/metrics.txt" || return 1
@@ -476,6 +498,45 @@ scenario_missing_acl() {
 		>>"$VB_DIR/acls.log" 2>&1 || fail "could not grant the ACL" || return 1
 	vb_wait_caught_up 90 || fail "the outbox did not drain after the grant" || return 1
 	stop_bridge 1 || return 1
+	check
+}
+
+# Rotating the database password without a restart: the role gets a new
+# password and PGPASSFILE the new line; the bridge keeps its session, and
+# when that session ends (terminated here) it reconnects with the new
+# password, which libpq reads from PGPASSFILE at every connection.  A
+# reconnect refused because the file is stale is retried, not fatal
+# (a rotation may be half done): the bridge is not ready, applies
+# nothing and loses nothing, and recovers once the file is right.
+scenario_rotation() {
+	local tls n i new
+	# shellcheck disable=SC2207
+	tls=($(vs_tls_args bridge-tls))
+	use_topics User:bridge-tls || return 1
+	VB_DB=$(vs_db_password)
+	(umask 077; cp "$PKI/pgpass" "$VB_DIR/pgpass")
+	PGPASSFILE=$VB_DIR/pgpass start_bridge 1 "${tls[@]}" --max-retry-backoff-ms 1000 || return 1
+	vb_loadgen --count 1000 --accounts 100 --seed "$VK_SEED" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 60 || fail "bridge did not catch up" || return 1
+	new=$(openssl rand -hex 16)
+	vb_psql -d postgres <<<"ALTER ROLE bridge PASSWORD '$new'" || return 1
+	vb_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'bridge'" >/dev/null
+	vb_loadgen --count 1000 --accounts 100 --seed "$((VK_SEED + 1))" || fail "loadgen failed" || return 1
+	sleep 3
+	alive 1 || return 1
+	grep -q 'password authentication failed' "$VB_DIR/bridge-1.log" ||
+		fail "no refused reconnect in the log" || return 1
+	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${VB_BRIDGE_PORT[1]}/readyz" &&
+		fail "the bridge says it is ready without a database" || true
+	[ -f "$VB_DIR/fail.txt" ] && return 1
+	(umask 077; echo "localhost:$PGPORT:*:bridge:$new" >"$VB_DIR/pgpass.new")
+	mv "$VB_DIR/pgpass.new" "$VB_DIR/pgpass"
+	vb_wait_caught_up 60 || fail "bridge did not recover after the password file was updated" || return 1
+	n=$(grep -c '"database connected' "$VB_DIR/bridge-1.log")
+	note "stale password file: reconnects refused and retried, recovered after the file changed ($n connections)"
+	stop_bridge 1 || return 1
+	vb_psql -d postgres <<<"ALTER ROLE bridge PASSWORD '$VS_PG_PW'" || return 1
+	! grep -qaF "$new" "$VB_DIR"/*.log || fail "the new password is in a log" || return 1
 	check
 }
 
