@@ -62,7 +62,11 @@ lc_on_signal(int sig)
 
 /*
  * vb_lifecycle_init
- *	  SIGINT/SIGTERM stop the bridge; SIGPIPE is ignored.
+ *	  SIGINT/SIGTERM stop the bridge; SIGPIPE is ignored, and so is SIGHUP:
+ *	  nothing is reloaded (Kafka credentials and certificates are read at
+ *	  start, libpq reads PGPASSFILE and its certificates at each
+ *	  connection; docs/security.md), and a terminal hang-up or a stray
+ *	  "reload" must not kill the bridge without its drain.
  */
 void
 vb_lifecycle_init(int shutdown_timeout_s)
@@ -77,6 +81,7 @@ vb_lifecycle_init(int shutdown_timeout_s)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /*

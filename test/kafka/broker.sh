@@ -252,12 +252,14 @@ vk_cluster_start() {
 	done
 	for i in $(seq "$n"); do vk__write_config "$i" || return 1; done
 
-	# One cluster id for all nodes; formats run in parallel.
+	# One cluster id for all nodes; formats run in parallel.  The id may
+	# start with "-" (URL-safe base64): --cluster-id=ID, or argparse takes
+	# it for an option.
 	local cid pids=() rc=0
 	cid=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
 	for i in $(seq "$n"); do
 		vk__jvm "$i"
-		"${VK_JVM[@]}" kafka.tools.StorageTool format -t "$cid" \
+		"${VK_JVM[@]}" kafka.tools.StorageTool format --cluster-id="$cid" \
 			-c "$VK_DIR/node-$i/server.properties" "${VK_FORMAT_ARGS[@]}" </dev/null >"$VK_DIR/node-$i/format.log" 2>&1 &
 		pids+=($!)
 	done
