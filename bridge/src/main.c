@@ -17,6 +17,7 @@
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
@@ -143,7 +144,7 @@ main(int argc, char **argv)
 
 fail:
 	/* A refused TLS handshake or login is not a configuration typo. */
-	if (vb_secure_pg_exit(err.message))
+	if (strcmp(err.sqlstate, "08001") == 0 && vb_secure_pg_exit(err.message))
 		status = vb_secure_pg_exit(err.message);
 	fprintf(stderr, "voltpay-bridge: %s%s\n",
 			status == VB_EXIT_TLS ? "the database's certificate could not be verified: " :

@@ -140,8 +140,10 @@ vb_secure_read_secret(const char *path, char *err, size_t errsize)
  * vb_secure_pg_exit
  *	  The exit status for libpq's message about a failed connection:
  *	  VB_EXIT_TLS for a server certificate that could not be verified (or
- *	  TLS the server would not speak), VB_EXIT_AUTH for credentials the
- *	  server refused, 0 for anything else.  libpq sends no SQLSTATE for
+ *	  TLS the server would not speak, or a TLS alert about our
+ *	  certificate), VB_EXIT_AUTH for credentials the server refused, 0 for
+ *	  anything else (a missing or unreadable local file is a configuration
+ *	  error, exit 2).  libpq sends no SQLSTATE for
  *	  a connection that failed, and its messages are English unless the
  *	  bridge sets a locale (it does not).
  */
@@ -150,9 +152,7 @@ vb_secure_pg_exit(const char *msg)
 {
 	static const char *const tls[] = {
 		"certificate verify failed", "does not match host name",
-		"root certificate file", "server does not support SSL",
-		"certificate present, but not private key", "could not load private key",
-		"tlsv1 alert", "sslv3 alert",
+		"server does not support SSL", "tlsv1 alert", "sslv3 alert",
 	};
 	static const char *const auth[] = {
 		"password authentication failed", "no pg_hba.conf entry",

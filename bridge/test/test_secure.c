@@ -204,6 +204,8 @@ test_exit_status(void)
 	is_int(vb_secure_pg_exit("connection to server at \"h\" failed: Connection refused"), 0,
 		   "libpq: connection refused -> not a security failure");
 	is_int(vb_secure_pg_exit("SSL SYSCALL error: EOF detected"), 0, "libpq: EOF mid-handshake -> not");
+	is_int(vb_secure_pg_exit("root certificate file \"/etc/x/ca.pem\" does not exist"), 0,
+		   "libpq: missing CA file -> a configuration error (2), not 3");
 	is_int(vb_secure_kafka_exit(RD_KAFKA_RESP_ERR__AUTHENTICATION, "SASL authentication error"),
 		   VB_EXIT_AUTH, "librdkafka: SASL -> 4");
 	is_int(vb_secure_kafka_exit(RD_KAFKA_RESP_ERR__SSL,
