@@ -617,21 +617,32 @@ scenario_secrets() {
 }
 
 # make migrate's Liquibase run (liquibase/lb.sh update, as the Makefile's
-# migrate target without its install step) over JDBC with verify-full:
-# pgurl2jdbc.py maps sslmode and sslrootcert; a rogue CA is refused.
+# migrate target without its install step) over JDBC with verify-full, as
+# a login whose password the JDBC driver reads from PGPASSFILE
+# (pgurl2jdbc.py maps sslmode and sslrootcert and keeps the password out
+# of the URL): a rogue CA is refused, the right one works, and the
+# password is in neither output.
 scenario_migrate() {
-	local url="postgresql://postgres@localhost:$PGPORT/vs_migrate?sslmode=verify-full&sslrootcert=$PKI/ca.pem"
+	local pw url
+	pw=$(openssl rand -hex 16)
+	url="postgresql://migrator@localhost:$PGPORT/vs_migrate?sslmode=verify-full&sslrootcert=$PKI/ca.pem"
 	vb_psql -d postgres -c "DROP DATABASE IF EXISTS vs_migrate" -c "CREATE DATABASE vs_migrate" || return 1
-	if DB=${url/ca.pem/rogue-ca.pem} ./liquibase/lb.sh update >"$VB_DIR/migrate-rogue.log" 2>&1; then
+	vb_psql -d postgres <<<"DROP ROLE IF EXISTS migrator; CREATE ROLE migrator LOGIN SUPERUSER PASSWORD '$pw'" || return 1
+	(umask 077; echo "localhost:$PGPORT:*:migrator:$pw" >"$VB_DIR/pgpass")
+	if PGPASSFILE=$VB_DIR/pgpass DB=${url/ca.pem/rogue-ca.pem} ./liquibase/lb.sh update >"$VB_DIR/migrate-rogue.log" 2>&1; then
 		fail "Liquibase accepted a server certificate from another CA" || return 1
 	fi
 	grep -qiE 'certificat|PKIX|SSL' "$VB_DIR/migrate-rogue.log" ||
 		fail "Liquibase failed without naming the certificate: $(tail -n 2 "$VB_DIR/migrate-rogue.log" | tr '\n' ' ')" || return 1
-	DB=$url ./liquibase/lb.sh update >"$VB_DIR/migrate.log" 2>&1 ||
+	PGPASSFILE=$VB_DIR/pgpass DB=$url ./liquibase/lb.sh update >"$VB_DIR/migrate.log" 2>&1 ||
 		fail "Liquibase over TLS failed: $(grep -iE 'error|exception' "$VB_DIR/migrate.log" | head -n 2 | tr '\n' ' ')" || return 1
 	[ "$(vb_psql -d vs_migrate -c "SELECT extversion FROM pg_extension WHERE extname = 'voltpay'")" != "" ] ||
 		fail "no voltpay extension after the migration" || return 1
-	note "Liquibase (JDBC) with verify-full; a rogue CA refused"
+	[ "$(vb_psql -d vs_migrate -c "SELECT count(*) FROM public.databasechangelog")" -gt 0 ] ||
+		fail "no changeset recorded" || return 1
+	! grep -qaF "$pw" "$VB_DIR"/migrate*.log || fail "the password is in Liquibase's output" || return 1
+	vb_psql -d postgres -c "DROP DATABASE vs_migrate" -c "DROP ROLE migrator" >/dev/null
+	note "Liquibase (JDBC) with verify-full, password from PGPASSFILE (not in its output), a rogue CA refused"
 }
 
 # ---------------------------------------------------------------------------
