@@ -159,7 +159,7 @@ out:
 	/* Kafka refused TLS or the credentials: the cause as the last line. */
 	if (vb_is_fatal() && (status == VB_EXIT_TLS || status == VB_EXIT_AUTH))
 		fprintf(stderr, "voltpay-bridge: %s: %s\n",
-				status == VB_EXIT_TLS ? "Kafka's certificate could not be verified" :
+				status == VB_EXIT_TLS ? "TLS with Kafka failed" :
 				"Kafka refused the bridge's credentials", vb_fatal_reason());
 	vb_metrics_free();
 	vb_config_free(&conf);

@@ -560,7 +560,7 @@ vb_opt_usage(FILE *out)
 			"HTTP: /healthz (alive), /readyz (database connected and group\n"
 			"joined), /metrics (Prometheus text format).\n\n"
 			"Exit status: 0 clean shutdown, 1 fatal runtime error (after the\n"
-			"drain), 2 bad configuration or usage, 3 a certificate of the\n"
-			"database or of Kafka could not be verified (CA, host name), 4 the\n"
+			"drain), 2 bad configuration or usage, 3 TLS with the database or\n"
+			"Kafka failed (a certificate not verified: CA, host name), 4 the\n"
 			"database or Kafka refused the bridge's credentials.\n");
 }

@@ -16,9 +16,9 @@
  * never printed: errors about a secret property name it without its
  * value.
  *
- * Exit status 3 (VB_EXIT_TLS): the peer's certificate could not be
- * verified (unknown CA, wrong host name, expired) or the server would not
- * speak TLS.  Exit status 4 (VB_EXIT_AUTH): the peer refused our
+ * Exit status 3 (VB_EXIT_TLS): TLS could not be set up: the peer's
+ * certificate could not be verified (unknown CA, wrong host name,
+ * expired), the peer refused ours, or the server would not speak TLS.  Exit status 4 (VB_EXIT_AUTH): the peer refused our
  * credentials (password, SCRAM, client certificate, pg_hba.conf).  Both
  * stay wrong however often the bridge retries, so it stops with one line
  * naming the cause; a supervisor restart after the fix picks up new
@@ -177,16 +177,30 @@ vb_secure_pg_exit(const char *msg)
  * vb_secure_kafka_exit
  *	  The exit status for a librdkafka error (error callback): VB_EXIT_AUTH
  *	  for a SASL authentication failure, VB_EXIT_TLS for a broker
- *	  certificate that could not be verified; 0 for everything else
- *	  (librdkafka retries: a broker restarting mid-handshake is transient).
+ *	  certificate that could not be verified or a TLS alert by which the
+ *	  broker refused ours; 0 for everything else (librdkafka retries: a
+ *	  broker restarting mid-handshake is transient).
  */
 int
 vb_secure_kafka_exit(int err, const char *reason)
 {
+	/* TLS alerts the broker sends about our certificate (TLS 1.3: after
+	 * the handshake, so librdkafka reports them as transport errors). */
+	static const char *const refused[] = {
+		"alert certificate unknown", "alert bad certificate", "alert unknown ca",
+		"alert certificate required", "alert certificate expired",
+		"alert certificate revoked", "alert unsupported certificate",
+	};
+
 	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
 		return VB_EXIT_AUTH;
-	if (err == RD_KAFKA_RESP_ERR__SSL && reason &&
+	if (!reason || (err != RD_KAFKA_RESP_ERR__SSL && err != RD_KAFKA_RESP_ERR__TRANSPORT))
+		return 0;
+	if (err == RD_KAFKA_RESP_ERR__SSL &&
 		(strstr(reason, "certificate verify failed") || strstr(reason, "certificate could not be verified")))
 		return VB_EXIT_TLS;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (strstr(reason, refused[i]))
+			return VB_EXIT_TLS;
 	return 0;
 }

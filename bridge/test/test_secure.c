@@ -215,6 +215,9 @@ test_exit_status(void)
 		   "librdkafka: a handshake cut short is transient");
 	is_int(vb_secure_kafka_exit(RD_KAFKA_RESP_ERR__TRANSPORT, "Connection refused"), 0,
 		   "librdkafka: transport -> transient");
+	is_int(vb_secure_kafka_exit(RD_KAFKA_RESP_ERR__TRANSPORT,
+								"Receive failed: error:0A000416:SSL routines::sslv3 alert certificate unknown: SSL alert number 46"),
+		   VB_EXIT_TLS, "librdkafka: the broker refused our certificate (TLS 1.3 alert) -> 3");
 }
 
 int

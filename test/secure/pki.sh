@@ -11,6 +11,7 @@
 #     NAME.{pem,key}           client certificates, CN=NAME, for
 #                              admin tools monitor bridge-tls bridge_cert
 #                              voltpay_exporter
+#     rogue/bridge-tls.{pem,key}  CN=bridge-tls, signed by the rogue CA
 #   Keys are 0600, EC P-256, valid two days.
 
 # vs__leaf DIR NAME CN SAN: a key and a certificate signed by the CA.
@@ -40,6 +41,11 @@ vs_pki() {
 	for n in admin tools monitor bridge-tls bridge_cert voltpay_exporter; do
 		vs__leaf "$dir" "$n" "$n" "DNS:$n" || return 1
 	done
+	# A client certificate from the rogue CA, with a trusted CN.
+	mkdir -p "$dir/rogue"
+	cp "$dir/rogue-ca.pem" "$dir/rogue/ca.pem"
+	cp "$dir/rogue-ca.key" "$dir/rogue/ca.key"
+	vs__leaf "$dir/rogue" bridge-tls bridge-tls "DNS:bridge-tls" || return 1
 	openssl rand -hex 12 >"$dir/broker.p12.pass"
 	openssl pkcs12 -export -in "$dir/broker.pem" -inkey "$dir/broker.key" -certfile "$dir/ca.pem" \
 		-name broker -out "$dir/broker.p12" -passout "file:$dir/broker.p12.pass" || return 1
