@@ -57,7 +57,7 @@ const VbOpt vb_opts[] = {
 	{VB_OPT_HTTP_ADDR, "http-addr", 0, 1, "VOLTPAY_HTTP_ADDR", "ADDR",
 	"Listen address of the HTTP endpoints (IPv4 or IPv6). Default: 127.0.0.1."},
 	{VB_OPT_HTTP_PORT, "http-port", 0, 1, "VOLTPAY_HTTP_PORT", "PORT",
-	"Port of /healthz, /readyz and /metrics; 0: no HTTP server. Default: 9187."},
+	"Port of /healthz, /readyz and /metrics; 0: no HTTP server. Default: 8187."},
 	{VB_OPT_SHUTDOWN, "shutdown-timeout", 0, 1, "VOLTPAY_SHUTDOWN_TIMEOUT", "SECONDS",
 		"Longest drain after SIGTERM/SIGINT or a fatal error (1-3600).\n"
 	"Default: 30."},

@@ -20,8 +20,7 @@
 # Debian's maintainer scripts start and enable a service for each of the
 # three Prometheus packages.  We only want the binaries: the tests run
 # their own instances on free loopback ports, and a stray Prometheus on
-# :9090 or exporter on :9187/:9100 would collide with them (9187 is also
-# the bridge's default port).  So service starts are refused while we
+# :9090 or exporter on :9187/:9100 would collide with them.  So service starts are refused while we
 # install (policy-rc.d), and whatever still runs or is enabled afterwards
 # is stopped and disabled.  Idempotent and quiet when all is there.
 set -euo pipefail

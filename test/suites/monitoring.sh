@@ -100,6 +100,38 @@ scenario_rules() {
 	promtool check rules "$VM_DIR/dashboard-queries.yml" >"$VM_DIR/dashboard-queries.out" 2>&1 ||
 		fail "a dashboard query does not parse: $(grep -m2 -v '^Checking\|^  SUCCESS' "$VM_DIR/dashboard-queries.out" | tr '\n' ' ')" || return 1
 	echo "dashboard: $(grep -c 'record:' "$VM_DIR/dashboard-queries.yml") queries, generated and parsed" >>"$VM_DIR/results.txt"
+	# The bridge's default HTTP port: the same in --help, prometheus.yml,
+	# the README and docs/bridge.md, and clear of Prometheus' default-port
+	# allocations for exporters (9100-9999, then 10000 on) and of the
+	# components the monitoring stack runs beside it.
+	"$VB_BRIDGE" --help >"$VM_DIR/bridge-help.txt" 2>&1
+	"$VM_PY" - "$VM_DIR/bridge-help.txt" >"$VM_DIR/port-check.out" 2>&1 <<-'EOF' ||
+		import re, sys, yaml
+		help_text = open(sys.argv[1]).read()
+		m = re.search(r"--http-port PORT\s+.*?Default: (\d+)\.", help_text, re.S)
+		if not m:
+		    sys.exit("voltpay-bridge --help names no default HTTP port")
+		port = int(m.group(1))
+		bad = []
+		jobs = {j["job_name"]: [t for c in j.get("static_configs", []) for t in c["targets"]]
+		        for j in yaml.safe_load(open("monitoring/prometheus.yml"))["scrape_configs"]}
+		if jobs.get("voltpay-bridge") != ["127.0.0.1:%d" % port]:
+		    bad.append("prometheus.yml scrapes the bridge at %s" % jobs.get("voltpay-bridge"))
+		others = {int(t.rpartition(":")[2]) for j, ts in jobs.items() if j != "voltpay-bridge" for t in ts}
+		if port in others:
+		    bad.append("another scrape job of prometheus.yml uses port %d" % port)
+		if 9090 <= port <= 9094 or 9100 <= port <= 10999:
+		    bad.append("%d is a Prometheus component's or in the exporters' allocation" % port)
+		if "`127.0.0.1`, `%d`" % port not in open("README.md").read():
+		    bad.append("README's configuration reference names another default port")
+		if "| `%d` | port of the HTTP" % port not in open("docs/bridge.md").read():
+		    bad.append("docs/bridge.md names another default port")
+		for b in bad:
+		    print(b)
+		print("default HTTP port %d: %s" % (port, "ok" if not bad else "%d problems" % len(bad)))
+		sys.exit(1 if bad else 0)
+	EOF
+		fail "$(head -n 1 "$VM_DIR/port-check.out")" || return 1
 	return 0
 }
 
