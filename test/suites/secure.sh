@@ -481,11 +481,12 @@ scenario_kafka_refused() {
 }
 
 # The bridge's principal lacks Write on the e-mail topic: the bridge keeps
-# running, logs the authorization error, and keeps the e-mail events in
-# the outbox (read events are published); once the ACL is granted every
-# event is published, and the checker finds nothing lost or doubled.
+# running, logs the authorization error, parks the e-mail events in the
+# outbox (voltpay_bridge_outbox_parked_events; read events are published);
+# once the ACL is granted every event is published, and the checker finds
+# nothing lost or doubled.
 scenario_missing_acl() {
-	local tls n i
+	local tls n i p
 	# shellcheck disable=SC2207
 	tls=($(vs_tls_args bridge-tls))
 	use_topics User:bridge-tls || return 1
@@ -501,9 +502,12 @@ scenario_missing_acl() {
 	done
 	grep -qi 'authorization failed' "$VB_DIR/bridge-1.log" ||
 		fail "no authorization error in the bridge's log" || return 1
-	note "log: $(grep -m1 -i 'authorization failed' "$VB_DIR/bridge-1.log" | sed 's/.*"msg":"//; s/".*"error":"/: /; s/".*//' | cut -c1-120)"
+	note "log: $(grep -m1 -i 'authorization failed' "$VB_DIR/bridge-1.log" | sed 's/.*"msg":"\([^";]*\)[^"]*".*"error":"\([^"]*\)".*/\1: \2/' | cut -c1-160)"
 	sleep 2
 	alive 1 || return 1
+	p=$(vb_bridge_metric 1 voltpay_bridge_outbox_parked_events)
+	note "voltpay_bridge_outbox_parked_events ${p:-absent}"
+	[ "${p:-0}" -gt 0 ] || fail "no parked event in /metrics (${p:-absent})" || return 1
 	n=$(vb_psql -d "$VB_DBNAME" -c "SELECT count(*) FROM voltpay.outbox")
 	[ "${n:-0}" -gt 0 ] || fail "no event waits in the outbox without the ACL" || return 1
 	note "$n events waited in the outbox"
