@@ -69,7 +69,7 @@ prove_installcheck:
 	$(MAKE) installcheck REGRESS= ISOLATION=
 
 .PHONY: deps bridge test test-unit test-meta test-pgtap test-regress test-isolation test-valgrind \
-		test-worker test-liquibase test-bridge test-kafka test-monitoring demo bench
+		test-worker test-liquibase test-bridge test-kafka test-secure test-monitoring demo bench
 
 # Installs what is missing (Debian packages, npm, Maven), then nothing more.
 deps:
@@ -91,7 +91,7 @@ test-meta test-pgtap test-regress test-isolation test-valgrind test-worker test-
 test-unit: deps
 	./test/run-all.sh unit
 
-test-bridge test-kafka test-monitoring: deps all install bridge
+test-bridge test-kafka test-secure test-monitoring: deps all install bridge
 	./test/run-all.sh $(@:test-%=%)
 
 demo: deps all install bridge

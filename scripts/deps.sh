@@ -10,7 +10,7 @@ debs=(
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	librdkafka-dev libpq-dev libmicrohttpd-dev
-	libjansson-dev libssl-dev kcat
+	libjansson-dev libssl-dev kcat openssl curl
 	gcc make pkg-config valgrind python3
 	clang libclang-rt-14-dev
 	openjdk-17-jre-headless nodejs npm

@@ -23,6 +23,24 @@
 
 #include "config.h"
 #include "log.h"
+#include "secure.h"
+
+/*
+ * cfg_is_secret
+ *	  The option's value is a secret: a librdkafka property naming one, or
+ *	  a connection string with a password.
+ */
+static bool
+cfg_is_secret(const VbOpt *o, const char *value)
+{
+	if (!value)
+		return false;
+	if (o->id == VB_OPT_PROPERTY)
+		return vb_opt_kv_is_secret(value);
+	if (o->id == VB_OPT_DB)
+		return vb_secure_conninfo_has_password(value);
+	return false;
+}
 
 /*
  * cfg_load_file
@@ -37,6 +55,7 @@ cfg_load_file(VbConfig *conf, const char *path, VbError *err)
 	size_t		cap = 0;
 	int			lineno = 0;
 	VbStatus	st = VB_OK;
+	bool		checked = false;
 
 	if (!f)
 		return vb_error_set(err, VB_FATAL, NULL,
@@ -78,6 +97,9 @@ cfg_load_file(VbConfig *conf, const char *path, VbError *err)
 		else if (!value && o->has_arg)
 			st = vb_error_set(err, VB_FATAL, NULL, "%s:%d: expected \"%s = value\"",
 							  path, lineno, name);
+		else if (!checked && cfg_is_secret(o, value) &&
+				 (checked = true) && !vb_secure_file_private(path, why, sizeof(why)))
+			st = vb_error_set(err, VB_FATAL, NULL, "%s:%d: %s", path, lineno, why);
 		else if (!vb_opt_set(conf, o, value, why, sizeof(why)))
 			st = vb_error_set(err, VB_FATAL, NULL, "%s:%d: %s", path, lineno, why);
 	}
@@ -239,6 +261,16 @@ vb_config_load(VbConfig *conf, int argc, char **argv, VbError *err)
 		}
 		if (id == VB_OPT_CONFIG)
 			config_file = optarg;
+		if (cfg_is_secret(vb_opt_by_id(id), optarg))
+		{
+			st = vb_error_set(err, VB_FATAL, NULL,
+							  "voltpay-bridge: %s gives a secret on the command line, which every "
+							  "user can read in /proc: use %s",
+							  id == VB_OPT_DB ? "--db" : "-X",
+							  id == VB_OPT_DB ? "PGPASSFILE (or ~/.pgpass), or a config file" :
+							  "--sasl-password-file, a properties file (-F) or VOLTPAY_PROPERTIES");
+			goto done;
+		}
 		ids[nargs] = id;
 		vals[nargs++] = optarg;
 	}
@@ -315,8 +347,9 @@ vb_kconf_set(rd_kafka_conf_t *kconf, const char *name, const char *value, VbErro
 	char		why[256];
 
 	if (rd_kafka_conf_set(kconf, name, value, why, sizeof(why)) != RD_KAFKA_CONF_OK)
-		return vb_error_set(err, VB_FATAL, NULL, "librdkafka property %s=%s: %s",
-							name, value, why);
+		return vb_error_set(err, VB_FATAL, NULL, "librdkafka property %s=%s: %s", name,
+							vb_secure_prop_is_secret(name, strlen(name)) ? "(secret)" : value,
+							why);
 	return VB_OK;
 }
 

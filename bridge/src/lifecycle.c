@@ -28,11 +28,14 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "metrics.h"
+#include "secure.h"
 #include "util.h"
 
 static volatile sig_atomic_t lc_run = 1;
 static volatile sig_atomic_t lc_signals = 0;
 static atomic_int lc_fatal;
+static atomic_int lc_fatal_status;	/* exit status of the fatal error */
+static char lc_fatal_why[768];	/* its reason, written once by the winner */
 
 static int	lc_timeout_s;
 static int64_t lc_stop_ms;		/* when the drain began; 0: not yet */
@@ -59,7 +62,11 @@ lc_on_signal(int sig)
 
 /*
  * vb_lifecycle_init
- *	  SIGINT/SIGTERM stop the bridge; SIGPIPE is ignored.
+ *	  SIGINT/SIGTERM stop the bridge; SIGPIPE is ignored, and so is SIGHUP:
+ *	  nothing is reloaded (Kafka credentials and certificates are read at
+ *	  start, libpq reads PGPASSFILE and its certificates at each
+ *	  connection; docs/security.md), and a terminal hang-up or a stray
+ *	  "reload" must not kill the bridge without its drain.
  */
 void
 vb_lifecycle_init(int shutdown_timeout_s)
@@ -74,6 +81,7 @@ vb_lifecycle_init(int shutdown_timeout_s)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /*
@@ -105,8 +113,45 @@ vb_is_fatal(void)
 void
 vb_set_fatal(const char *why)
 {
+	vb_set_fatal_status(VB_EXIT_FATAL, why);
+}
+
+/*
+ * vb_set_fatal_status
+ *	  vb_set_fatal() with the exit status to end with (VB_EXIT_TLS,
+ *	  VB_EXIT_AUTH); the first fatal error's status counts.
+ */
+void
+vb_set_fatal_status(int status, const char *why)
+{
 	if (atomic_exchange(&lc_fatal, 1) == 0)
-		vb_error("fatal: %s; draining, then exiting with status 1", why);
+	{
+		snprintf(lc_fatal_why, sizeof(lc_fatal_why), "%s", why);
+		atomic_store(&lc_fatal_status, status);
+		vb_error("fatal: %s; draining, then exiting with status %d", why, status);
+	}
+}
+
+/*
+ * vb_fatal_reason
+ *	  Why the bridge stops on a fatal error ("" when it does not); read
+ *	  once the loop ended.
+ */
+const char *
+vb_fatal_reason(void)
+{
+	return atomic_load(&lc_fatal_status) ? lc_fatal_why : "";
+}
+
+/*
+ * vb_fatal_status
+ *	  The exit status of the fatal error (VB_EXIT_FATAL unless it was a
+ *	  TLS or authentication failure); VB_EXIT_OK when there was none.
+ */
+int
+vb_fatal_status(void)
+{
+	return atomic_load(&lc_fatal) ? atomic_load(&lc_fatal_status) : VB_EXIT_OK;
 }
 
 /*
@@ -114,12 +159,16 @@ vb_set_fatal(const char *why)
  *	  The error callback of a librdkafka client (who: "producer" or
  *	  "consumer"): its errors are informational (it retries) and counted,
  *	  except RD_KAFKA_RESP_ERR__FATAL (for the idempotent producer: it can
- *	  no longer guarantee order or no duplicates), which is fatal.  Runs on
- *	  librdkafka's threads.
+ *	  no longer guarantee order or no duplicates), which is fatal, and a
+ *	  SASL authentication failure or a broker certificate that could not
+ *	  be verified (vb_secure_kafka_exit()), fatal with exit status 4 or 3:
+ *	  retrying cannot fix them.  Runs on librdkafka's threads.
  */
 void
 vb_kafka_error(rd_kafka_t *rk, int err, const char *reason, const char *who)
 {
+	int			status;
+
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 	{
 		char		buf[512];
@@ -128,6 +177,16 @@ vb_kafka_error(rd_kafka_t *rk, int err, const char *reason, const char *who)
 
 		snprintf(why, sizeof(why), "%s: %s: %s", who, rd_kafka_err2name(orig), buf);
 		vb_set_fatal(why);
+		return;
+	}
+	if ((status = vb_secure_kafka_exit(err, reason)) != 0)
+	{
+		char		why[700];
+
+		vb_metric_error(VB_E_KAFKA);
+		snprintf(why, sizeof(why), "%s: %s: %s", who, rd_kafka_err2name((rd_kafka_resp_err_t) err),
+				 reason);
+		vb_set_fatal_status(status, why);
 		return;
 	}
 	vb_metric_error(VB_E_KAFKA);

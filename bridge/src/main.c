@@ -8,12 +8,16 @@
  * properties checked; database connected (search_path empty, SET ROLE,
  * statements prepared); the embedded mock cluster if asked; producer and
  * consumer; HTTP.  Any failure up to there is a configuration error: one
- * line on stderr, exit 2.  Then the main loop (loop.c) until a signal or
+ * line on stderr, exit 2; 3 when the database's certificate could not be
+ * verified, 4 when it refused the bridge's credentials (secure.c).  A
+ * Kafka TLS or SASL failure is found later, in the loop: the same 3 or 4
+ * after the drain.  Then the main loop (loop.c) until a signal or
  * a fatal error, and its drain (lifecycle.c).
  *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
@@ -25,6 +29,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "mock.h"
+#include "secure.h"
 
 /*
  * main_healthy (VbHttpHooks.healthy)
@@ -133,17 +138,29 @@ main(int argc, char **argv)
 	}
 
 	status = vb_loop_run(loop);
+	if (status == VB_EXIT_FATAL && vb_fatal_status() != VB_EXIT_OK)
+		status = vb_fatal_status();
 	goto out;
 
 fail:
-	fprintf(stderr, "voltpay-bridge: %s\n", err.message);
+	/* A refused TLS handshake or login is not a configuration typo. */
+	if (strcmp(err.sqlstate, "08001") == 0 && vb_secure_pg_exit(err.message))
+		status = vb_secure_pg_exit(err.message);
+	fprintf(stderr, "voltpay-bridge: %s%s\n",
+			status == VB_EXIT_TLS ? "the database's certificate could not be verified: " :
+			status == VB_EXIT_AUTH ? "the database refused the bridge: " : "", err.message);
 out:
 	vb_loop_close(loop);
 	vb_http_stop(http);
 	vb_mock_stop(mock);
 	vb_lifecycle_end();
-	if (status != VB_EXIT_CONFIG)
+	if (status == VB_EXIT_OK || status == VB_EXIT_FATAL || vb_is_fatal())
 		vb_info("voltpay-bridge stopped (exit status %d)", status);
+	/* Kafka refused TLS or the credentials: the cause as the last line. */
+	if (vb_is_fatal() && (status == VB_EXIT_TLS || status == VB_EXIT_AUTH))
+		fprintf(stderr, "voltpay-bridge: %s: %s\n",
+				status == VB_EXIT_TLS ? "TLS with Kafka failed" :
+				"Kafka refused the bridge's credentials", vb_fatal_reason());
 	vb_metrics_free();
 	vb_config_free(&conf);
 	return status;

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "secure.h"
 #include "util.h"
 
 const VbOpt vb_opts[] = {
@@ -75,7 +76,13 @@ const VbOpt vb_opts[] = {
 		"librdkafka properties file, as kcat -F and the Java clients'\n"
 		"client.properties: KEY=VALUE lines, '#' or '!' comments,\n"
 		"consumer./producer. prefixes as with -X; errors name file:line.\n"
-	"Repeatable; read where it stands among the flags."},
+		"Repeatable; read where it stands among the flags. A file holding a\n"
+	"secret (sasl.password ...) must not be readable by other users."},
+	{VB_OPT_SASL_PASSWORD_FILE, "sasl-password-file", 0, 1, "VOLTPAY_SASL_PASSWORD_FILE", "FILE",
+		"File whose first line is the Kafka SASL password (sasl.password),\n"
+		"read at start; other users must not be able to read it. Secrets\n"
+		"are refused on the command line (/proc/PID/cmdline is public):\n"
+	"give them in a file or the environment."},
 	{VB_OPT_LOG_LEVEL, "log-level", 0, 1, "VOLTPAY_LOG_LEVEL", "LEVEL",
 	"debug, info, warn or error. Default: info."},
 	{VB_OPT_HELP, "help", 'h', 0, NULL, NULL, "Print this help and exit."},
@@ -190,6 +197,7 @@ vb_opt_properties_file(VbConfig *conf, const char *path, char *err, size_t errsi
 	size_t		cap = 0;
 	int			lineno = 0;
 	bool		ok = true;
+	bool		checked = false;
 
 	if (!f)
 	{
@@ -214,6 +222,17 @@ vb_opt_properties_file(VbConfig *conf, const char *path, char *err, size_t errsi
 		}
 		else
 			kv = vb_xstrdup(s);
+		if (!checked && vb_opt_kv_is_secret(kv))
+		{
+			checked = true;
+			if (!vb_secure_file_private(path, why, sizeof(why)))
+			{
+				snprintf(err, errsize, "%s:%d: %s", path, lineno, why);
+				ok = false;
+				free(kv);
+				break;
+			}
+		}
 		if (!vb_opt_add_property(conf, kv, why, sizeof(why)))
 		{
 			snprintf(err, errsize, "%s:%d: %s", path, lineno, why);
@@ -224,6 +243,22 @@ vb_opt_properties_file(VbConfig *conf, const char *path, char *err, size_t errsi
 	free(line);
 	fclose(f);
 	return ok;
+}
+
+/*
+ * vb_opt_kv_is_secret
+ *	  "[consumer.|producer.]key=value" sets a secret (secure.c).
+ */
+bool
+vb_opt_kv_is_secret(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (!eq)
+		return false;
+	if (strncmp(kv, "consumer.", 9) == 0 || strncmp(kv, "producer.", 9) == 0)
+		kv += 9;
+	return eq > kv && vb_secure_prop_is_secret(kv, (size_t) (eq - kv));
 }
 
 /*
@@ -413,6 +448,23 @@ vb_opt_set(VbConfig *conf, const VbOpt *o, const char *value, char *err, size_t 
 			return vb_opt_add_property(conf, value, err, errsize);
 		case VB_OPT_PROPERTIES_FILE:
 			return vb_opt_properties_file(conf, value, err, errsize);
+		case VB_OPT_SASL_PASSWORD_FILE:
+			{
+				char	   *pw = vb_secure_read_secret(value, err, errsize);
+				char	   *kv;
+				bool		ok;
+
+				if (!pw)
+					return false;
+				kv = vb_xmalloc(strlen(pw) + 16);
+				sprintf(kv, "sasl.password=%s", pw);
+				ok = vb_opt_add_property(conf, kv, err, errsize);
+				explicit_bzero(kv, strlen(kv));
+				explicit_bzero(pw, strlen(pw));
+				free(kv);
+				free(pw);
+				return ok;
+			}
 		case VB_OPT_LOG_LEVEL:
 			if (strcasecmp(value, "debug") == 0)
 				n = VB_LOG_DEBUG;
@@ -508,5 +560,7 @@ vb_opt_usage(FILE *out)
 			"HTTP: /healthz (alive), /readyz (database connected and group\n"
 			"joined), /metrics (Prometheus text format).\n\n"
 			"Exit status: 0 clean shutdown, 1 fatal runtime error (after the\n"
-			"drain), 2 bad configuration or usage.\n");
+			"drain), 2 bad configuration or usage, 3 TLS with the database or\n"
+			"Kafka failed (a certificate not verified: CA, host name), 4 the\n"
+			"database or Kafka refused the bridge's credentials.\n");
 }

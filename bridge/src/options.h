@@ -86,6 +86,7 @@ typedef enum VbOptId
 	VB_OPT_PROPERTY,
 	VB_OPT_PROPERTIES_FILE,
 	VB_OPT_LOG_LEVEL,
+	VB_OPT_SASL_PASSWORD_FILE,
 	VB_OPT_HELP,
 	VB_OPT_VERSION
 } VbOptId;
@@ -115,5 +116,6 @@ extern bool vb_opt_properties_file(VbConfig *conf, const char *path, char *err,
 extern bool vb_opt_split_list(VbConfig *conf, const char *list, char *err, size_t errsize);
 extern void vb_opt_usage(FILE *out);
 extern char *vb_opt_trim(char *s);
+extern bool vb_opt_kv_is_secret(const char *kv);
 
 #endif							/* VOLTPAY_OPTIONS_H */

@@ -29,6 +29,8 @@
 #define VB_EXIT_OK		0		/* clean shutdown */
 #define VB_EXIT_FATAL	1		/* fatal runtime error, after the drain */
 #define VB_EXIT_CONFIG	2		/* bad configuration or usage */
+#define VB_EXIT_TLS		3		/* TLS refused: a certificate not verified */
+#define VB_EXIT_AUTH	4		/* a peer refused the bridge's credentials */
 
 typedef enum VbStatus
 {

@@ -15,7 +15,7 @@ import sys
 
 LAYERS = {
     0: ["util", "log", "event", "pgwire", "latency", "options", "config", "metrics",
-        "msglist", "park", "ledger"],
+        "msglist", "park", "ledger", "secure"],
     1: ["lifecycle", "db", "pipeline", "http", "mock"],
     2: ["producer", "consumer", "offsets"],
     3: ["outbox", "batch"],

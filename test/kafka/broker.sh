@@ -27,6 +27,14 @@
 # Settings: VK_HEAP (-Xmx, default 384m), VK_JAVA (default: java on PATH,
 # or $JAVA_HOME/bin/java), VK_START_TIMEOUT (seconds, default 90),
 # VK_KEEP=1 (keep the directory with the logs).
+#
+# For a secured cluster (test/suites/secure.sh): VK_CONFIG_HOOK names a
+# function called with the node number whose output is appended to the
+# node's server.properties (a later line wins: listeners, TLS, SASL,
+# authorizer); VK_FORMAT_ARGS (array) is added to the storage format
+# (--add-scram ...); VK_CLIENT_ARGS (array, -X properties) is given to
+# every voltpay-topics call here, so that waiting and vk_topics work on
+# the secured listener VK_BROKERS names.
 
 VK_ROOT=${VK_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VK_HEAP=${VK_HEAP:-384m}
@@ -35,6 +43,8 @@ VK_TOPICS_BIN=${VK_TOPICS_BIN:-$VK_ROOT/bridge/voltpay-topics}
 VK_DIR=
 VK_BROKERS=
 VK_NODES=0
+[ -n "${VK_CLIENT_ARGS+x}" ] || VK_CLIENT_ARGS=()
+[ -n "${VK_FORMAT_ARGS+x}" ] || VK_FORMAT_ARGS=()
 
 vk__java() {
 	if [ -n "${VK_JAVA:-}" ]; then
@@ -114,6 +124,9 @@ vk__write_config() {
 		background.threads=4
 		log.cleaner.enable=false
 	EOF
+	if [ -n "${VK_CONFIG_HOOK:-}" ]; then
+		"$VK_CONFIG_HOOK" "$node" >>"$dir/server.properties" || return 1
+	fi
 }
 
 # vk__launch NODE: starts the node's JVM in the background, PID in its file.
@@ -155,7 +168,7 @@ vk__wait_up() {
 				return 1
 			fi
 		done
-		if out=$("$VK_TOPICS_BIN" -b "$boot" --wait-only --wait-brokers "$want" --timeout 5 2>&1); then
+		if out=$("$VK_TOPICS_BIN" -b "$boot" "${VK_CLIENT_ARGS[@]}" --wait-only --wait-brokers "$want" --timeout 5 2>&1); then
 			return 0
 		fi
 		if [ "$(date +%s)" -ge "$deadline" ]; then
@@ -237,15 +250,17 @@ vk_cluster_start() {
 		VK_CPORT[$i]=${ports[$((2 * i - 1))]}
 		VK_BROKERS+="${VK_BROKERS:+,}127.0.0.1:${VK_BPORT[$i]}"
 	done
-	for i in $(seq "$n"); do vk__write_config "$i"; done
+	for i in $(seq "$n"); do vk__write_config "$i" || return 1; done
 
-	# One cluster id for all nodes; formats run in parallel.
+	# One cluster id for all nodes; formats run in parallel.  The id may
+	# start with "-" (URL-safe base64): --cluster-id=ID, or argparse takes
+	# it for an option.
 	local cid pids=() rc=0
 	cid=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
 	for i in $(seq "$n"); do
 		vk__jvm "$i"
-		"${VK_JVM[@]}" kafka.tools.StorageTool format -t "$cid" \
-			-c "$VK_DIR/node-$i/server.properties" </dev/null >"$VK_DIR/node-$i/format.log" 2>&1 &
+		"${VK_JVM[@]}" kafka.tools.StorageTool format --cluster-id="$cid" \
+			-c "$VK_DIR/node-$i/server.properties" "${VK_FORMAT_ARGS[@]}" </dev/null >"$VK_DIR/node-$i/format.log" 2>&1 &
 		pids+=($!)
 	done
 	for i in $(seq "$n"); do
@@ -267,7 +282,7 @@ vk_cluster_start() {
 }
 
 vk_topics() {
-	"$VK_TOPICS_BIN" -b "$VK_BROKERS" "$@"
+	"$VK_TOPICS_BIN" -b "$VK_BROKERS" "${VK_CLIENT_ARGS[@]}" "$@"
 }
 
 vk_broker_kill() {
