@@ -71,6 +71,8 @@ static const char *const met_counter_info[VB_C__N][2] = {
 	{"messages_quarantined_total", "Messages whose apply raised an error, quarantined by the bridge."},
 	{"batches_total", "Batches applied and committed."},
 	{"offset_commits_total", "Offset commits sent to Kafka."},
+	{"spans_exported_total", "Spans of sampled payments the tracing backend took (--zipkin-url)."},
+	{"spans_dropped_total", "Spans dropped: the export queue was full or a post failed (backend slow or down)."},
 };
 
 static const char *const met_error_names[VB_E__N] = {

@@ -25,6 +25,8 @@ typedef enum VbCounter
 	VB_C_QUARANTINED,
 	VB_C_BATCHES,
 	VB_C_COMMITS,
+	VB_C_SPANS_EXPORTED,
+	VB_C_SPANS_DROPPED,
 	VB_C__N
 } VbCounter;
 
