@@ -114,6 +114,39 @@ applier_log_hold(LoopChunk *ctx, int level, int ordinal, const char *message_id,
 }
 
 /*
+ * applier_header
+ *	  The last value of a consumed message's header name (not
+ *	  NUL-terminated; *len its length), or NULL.
+ */
+static const char *
+applier_header(const rd_kafka_message_t *m, const char *name, size_t *len)
+{
+	rd_kafka_headers_t *hdrs;
+	const void *val;
+	size_t		size;
+
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		rd_kafka_header_get_last(hdrs, name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		!val)
+		return NULL;
+	*len = size;
+	return val;
+}
+
+/*
+ * applier_record
+ *	  The tracer's view of a consumed message.
+ */
+static VbTrRecord
+applier_record(const rd_kafka_message_t *m)
+{
+	VbTrRecord	r = {NULL, 0, m->partition, m->offset, rd_kafka_message_timestamp(m, NULL)};
+
+	r.traceparent = applier_header(m, "traceparent", &r.traceparent_len);
+	return r;
+}
+
+/*
  * applier_tracestate
  *	  The input's tracestate header, when it has a valid traceparent (W3C:
  *	  no tracestate without one) and the value is text; else NULL.
@@ -121,14 +154,14 @@ applier_log_hold(LoopChunk *ctx, int level, int ordinal, const char *message_id,
 static const char *
 applier_tracestate(const rd_kafka_message_t *m, size_t *len)
 {
-	const char *ts = vb_msg_header(m, "tracestate", len);
+	const char *ts = applier_header(m, "tracestate", len);
 	const char *tp;
 	size_t		tplen = 0;
 	VbTraceCtx	c;
 
 	if (!ts || *len == 0 || memchr(ts, '\0', *len) || !vb_utf8_valid(ts, *len))
 		return NULL;
-	tp = vb_msg_header(m, "traceparent", &tplen);
+	tp = applier_header(m, "traceparent", &tplen);
 	return vb_traceparent_parse(tp, tplen, &c) ? ts : NULL;
 }
 
@@ -178,9 +211,9 @@ applier_on_row(void *arg, int ordinal, const char *message_id, const char *statu
 			ctx->sent_us = ctx->loop->batch_clock_us;
 			ctx->commit_us = vb_wall_us();
 		}
-		row = (VbTrRow) {message_id, status, reason, trace_id, ctx->consumed_us,
-		ctx->sent_us, ctx->commit_us};
-		if ((ctx->cur = vb_tracer_row(ctx->loop->tracer, m, &row)) != NULL)
+		row = (VbTrRow) {applier_record(m), message_id, status, reason, trace_id,
+		ctx->consumed_us, ctx->sent_us, ctx->commit_us};
+		if ((ctx->cur = vb_tracer_row(ctx->loop->tracer, &row)) != NULL)
 		{
 			vb_grow((void **) &ctx->traced, &ctx->captraced, ctx->ntraced + 1,
 					sizeof(VbTrPayment *));
@@ -327,8 +360,12 @@ vb_applier_quarantine(void *arg, rd_kafka_message_t *m, const char *sqlstate, co
 	VbStatus	st = vb_db_quarantine(L->db, m, L->conf->input_topic, with_key, sqlstate,
 									  error, stored, err);
 
-	if (st == VB_OK && *stored)
-		vb_tracer_quarantined(L->tracer, m, sqlstate, error);
+	if (st == VB_OK && *stored && L->tracer)
+	{
+		VbTrRecord	rec = applier_record(m);
+
+		vb_tracer_quarantined(L->tracer, &rec, sqlstate, error);
+	}
 	return st;
 }
 

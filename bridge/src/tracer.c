@@ -128,26 +128,6 @@ tr_push(VbTracer *t, VbSpan *s)
 }
 
 /*
- * vb_msg_header
- *	  The last value of a consumed message's header name (not
- *	  NUL-terminated; *len its length), or NULL.
- */
-const char *
-vb_msg_header(const rd_kafka_message_t *m, const char *name, size_t *len)
-{
-	rd_kafka_headers_t *hdrs;
-	const void *val;
-	size_t		size;
-
-	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-		rd_kafka_header_get_last(hdrs, name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-		!val)
-		return NULL;
-	*len = size;
-	return val;
-}
-
-/*
  * vb_event_header
  *	  The value of an outbox event's header name, or NULL.
  */
@@ -182,19 +162,16 @@ vb_tracer_new(const VbTracerConf *conf, VbSpanQueue *q)
  *	  payment, the caller's until vb_tracer_batch().
  */
 VbTrPayment *
-vb_tracer_row(VbTracer *t, const rd_kafka_message_t *m, const VbTrRow *row)
+vb_tracer_row(VbTracer *t, const VbTrRow *row)
 {
 	VbTrPayment *p;
 	VbTraceCtx	parent;
-	size_t		len = 0;
-	const char *tp;
 	bool		has_parent;
-	int64_t		ts;
+	int64_t		ts = row->rec.timestamp_ms;
 
 	if (!t)
 		return NULL;
-	tp = vb_msg_header(m, "traceparent", &len);
-	has_parent = vb_traceparent_parse(tp, len, &parent);
+	has_parent = vb_traceparent_parse(row->rec.traceparent, row->rec.traceparent_len, &parent);
 	if (!vb_trace_sampled(has_parent ? &parent : NULL, row->trace_id, t->conf.ratio))
 		return NULL;
 	p = vb_xcalloc(1, sizeof(VbTrPayment));
@@ -205,9 +182,8 @@ vb_tracer_row(VbTracer *t, const rd_kafka_message_t *m, const VbTrRow *row)
 	p->has_parent = has_parent;
 	snprintf(p->trace_id, sizeof(p->trace_id), "%s",
 			 has_parent ? parent.trace_id : row->trace_id ? row->trace_id : "");
-	p->partition = m->partition;
-	p->offset = m->offset;
-	ts = rd_kafka_message_timestamp(m, NULL);
+	p->partition = row->rec.partition;
+	p->offset = row->rec.offset;
 	p->t_consumed = row->consumed_us;
 	p->t_record = ts >= 0 && ts * 1000 < p->t_consumed ? ts * 1000 : p->t_consumed;
 	p->t_sent = row->apply_start_us > p->t_consumed ? row->apply_start_us : p->t_consumed;
@@ -463,24 +439,21 @@ vb_tracer_delivered(VbTracer *t, const char *message_id, int kind, int err)
  *	  trace), with the error.
  */
 void
-vb_tracer_quarantined(VbTracer *t, const rd_kafka_message_t *m, const char *sqlstate,
+vb_tracer_quarantined(VbTracer *t, const VbTrRecord *rec, const char *sqlstate,
 					  const char *error)
 {
 	VbTraceCtx	parent;
-	size_t		len = 0;
-	const char *tp;
 	bool		has_parent;
 	char		trace_id[VB_TRACE_ID_LEN + 1];
 	char		id[VB_SPAN_ID_LEN + 1];
 	char		name[300];
 	int64_t		now = vb_wall_us();
-	int64_t		ts;
+	int64_t		ts = rec->timestamp_ms;
 	VbSpan	   *s;
 
 	if (!t)
 		return;
-	tp = vb_msg_header(m, "traceparent", &len);
-	has_parent = vb_traceparent_parse(tp, len, &parent);
+	has_parent = vb_traceparent_parse(rec->traceparent, rec->traceparent_len, &parent);
 	if (has_parent)
 		memcpy(trace_id, parent.trace_id, sizeof(trace_id));
 	else
@@ -488,7 +461,6 @@ vb_tracer_quarantined(VbTracer *t, const rd_kafka_message_t *m, const char *sqls
 	if (!vb_trace_sampled(has_parent ? &parent : NULL, trace_id, t->conf.ratio))
 		return;
 	tr_id(t, id);
-	ts = rd_kafka_message_timestamp(m, NULL);
 	snprintf(name, sizeof(name), "quarantine %s", t->conf.input_topic);
 	s = vb_span_new(trace_id, id, has_parent ? parent.span_id : NULL, name, VB_SPAN_CONSUMER,
 					ts >= 0 && ts * 1000 < now ? ts * 1000 : now, now);
@@ -496,8 +468,8 @@ vb_tracer_quarantined(VbTracer *t, const rd_kafka_message_t *m, const char *sqls
 	vb_span_tag(s, "messaging.system", "kafka");
 	vb_span_tag(s, "messaging.operation.type", "process");
 	vb_span_tag(s, "messaging.destination.name", t->conf.input_topic);
-	vb_span_tag_int(s, "messaging.destination.partition.id", m->partition);
-	vb_span_tag_int(s, "messaging.kafka.offset", m->offset);
+	vb_span_tag_int(s, "messaging.destination.partition.id", rec->partition);
+	vb_span_tag_int(s, "messaging.kafka.offset", rec->offset);
 	vb_span_tag(s, "voltpay.status", "quarantined");
 	vb_span_tag(s, "voltpay.reason", "apply_error");
 	if (sqlstate && sqlstate[0])

@@ -15,8 +15,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <librdkafka/rdkafka.h>
-
 #include "event.h"
 #include "spanq.h"
 #include "trace.h"
@@ -38,9 +36,20 @@ typedef struct VbTracerConf
 	int			open_timeout_ms;	/* then they end without them */
 } VbTracerConf;
 
+/* The input record's coordinates and trace context. */
+typedef struct VbTrRecord
+{
+	const char *traceparent;	/* its header (not NUL-terminated), or NULL */
+	size_t		traceparent_len;
+	int32_t		partition;
+	int64_t		offset;
+	int64_t		timestamp_ms;	/* -1: none */
+} VbTrRecord;
+
 /* One message's result row, with the times of its steps (wall clock, us). */
 typedef struct VbTrRow
 {
+	VbTrRecord	rec;
 	const char *message_id;
 	const char *status;			/* applied, duplicate, rejected */
 	const char *reason;
@@ -53,18 +62,16 @@ typedef struct VbTrRow
 extern VbTracer *vb_tracer_new(const VbTracerConf *conf, VbSpanQueue *q);
 extern void vb_tracer_free(VbTracer *t);
 
-extern VbTrPayment *vb_tracer_row(VbTracer *t, const rd_kafka_message_t *m,
-								  const VbTrRow *row);
+extern VbTrPayment *vb_tracer_row(VbTracer *t, const VbTrRow *row);
 extern void vb_tracer_event(VbTracer *t, VbTrPayment *p, const VbEvent *e);
 extern void vb_tracer_batch(VbTracer *t, VbTrPayment **ps, int n, int nmsgs,
 							int64_t start_us, int64_t commit_us);
 extern void vb_tracer_delivered(VbTracer *t, const char *message_id, int kind, int err);
-extern void vb_tracer_quarantined(VbTracer *t, const rd_kafka_message_t *m,
+extern void vb_tracer_quarantined(VbTracer *t, const VbTrRecord *rec,
 								  const char *sqlstate, const char *error);
 extern void vb_tracer_expire(VbTracer *t, int64_t now_ms);
 extern int	vb_tracer_open(const VbTracer *t);
 
 extern const char *vb_event_header(const VbEvent *e, const char *name);
-extern const char *vb_msg_header(const rd_kafka_message_t *m, const char *name, size_t *len);
 
 #endif							/* VOLTPAY_TRACER_H */
