@@ -58,6 +58,8 @@ typedef struct LoopChunk
 	int64_t		consumed_us;
 	int64_t		sent_us;
 	int64_t		commit_us;
+	const char **origins;		/* per message: our traceparent, or NULL */
+	char	   *origin_buf;
 	VbTrPayment **traced;
 	int			ntraced;
 	int			captraced;
@@ -140,7 +142,7 @@ applier_header(const rd_kafka_message_t *m, const char *name, size_t *len)
 static VbTrRecord
 applier_record(const rd_kafka_message_t *m)
 {
-	VbTrRecord	r = {NULL, 0, m->partition, m->offset, rd_kafka_message_timestamp(m, NULL)};
+	VbTrRecord	r = {NULL, 0, NULL, m->partition, m->offset, rd_kafka_message_timestamp(m, NULL)};
 
 	r.traceparent = applier_header(m, "traceparent", &r.traceparent_len);
 	return r;
@@ -213,6 +215,7 @@ applier_on_row(void *arg, int ordinal, const char *message_id, const char *statu
 		}
 		row = (VbTrRow) {applier_record(m), message_id, status, reason, trace_id,
 		ctx->consumed_us, ctx->sent_us, ctx->commit_us};
+		row.rec.origin = ctx->origins ? ctx->origins[ordinal - 1] : NULL;
 		if ((ctx->cur = vb_tracer_row(ctx->loop->tracer, &row)) != NULL)
 		{
 			vb_grow((void **) &ctx->traced, &ctx->captraced, ctx->ntraced + 1,
@@ -304,6 +307,30 @@ applier_on_done(void *arg)
 }
 
 /*
+ * applier_origins
+ *	  With a tracer: for each message of the chunk without a valid
+ *	  traceparent, one of ours to send instead (the tracer decides its
+ *	  sampling); NULL for the others.  The chunk frees them.
+ */
+static const char **
+applier_origins(VbLoop *L, LoopChunk *ctx)
+{
+	ctx->origins = vb_xcalloc((size_t) ctx->n, sizeof(char *));
+	ctx->origin_buf = vb_xmalloc((size_t) ctx->n * 56);
+	for (int i = 0; i < ctx->n; i++)
+	{
+		VbTrRecord	r = applier_record(ctx->msgs[i]);
+		VbTraceCtx	c;
+
+		if (vb_traceparent_parse(r.traceparent, r.traceparent_len, &c))
+			continue;
+		vb_tracer_origin(L->tracer, ctx->origin_buf + 56 * i);
+		ctx->origins[i] = ctx->origin_buf + 56 * i;
+	}
+	return ctx->origins;
+}
+
+/*
  * vb_applier_apply (VbBatchOps.apply)
  *	  The transactions through the database's pipeline, carrying the
  *	  outbox's waiting acknowledgements in the first.
@@ -338,12 +365,17 @@ vb_applier_apply(void *arg, const VbBatchChunk *chunks, int nchunks, int *ndone,
 		ac[i].msgs = chunks[i].msgs;
 		ac[i].n = chunks[i].n;
 		ac[i].arg = &ctx[i];
+		ac[i].traceparents = L->tracer ? applier_origins(L, &ctx[i]) : NULL;
 	}
 	L->batch_clock_us = vb_wall_us();
 	st = vb_db_apply(L->db, ac, nchunks, L->conf->input_topic, acks, nacks, &deleted,
 					 &cb, ndone, err);
 	for (int i = 0; i < nchunks; i++)
+	{
 		free(ctx[i].traced);	/* handed to the tracer at each commit */
+		free(ctx[i].origins);
+		free(ctx[i].origin_buf);
+	}
 	if (*ndone > 0)
 		vb_outbox_acked(L->outbox, nacks);
 	return st;

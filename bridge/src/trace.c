@@ -151,6 +151,27 @@ vb_trace_hex_id(uint64_t hi, uint64_t lo, int nbytes, char *out)
 }
 
 /*
+ * vb_trace_origin
+ *	  The traceparent of a span of ours that starts a trace, for a message
+ *	  that came without one: a new trace id and span id, the sampled flag
+ *	  set as vb_trace_sampled() decides for that trace id at ratio, so the
+ *	  events downstream carry our decision.  Returns it.
+ */
+bool
+vb_trace_origin(uint64_t *state, double ratio, char out[56])
+{
+	char		trace_id[VB_TRACE_ID_LEN + 1];
+	char		span_id[VB_SPAN_ID_LEN + 1];
+	bool		sampled;
+
+	vb_trace_hex_id(vb_trace_rand(state), vb_trace_rand(state), 16, trace_id);
+	vb_trace_hex_id(0, vb_trace_rand(state), 8, span_id);
+	sampled = vb_trace_sampled(NULL, trace_id, ratio);
+	snprintf(out, 56, "00-%s-%s-%s", trace_id, span_id, sampled ? "01" : "00");
+	return sampled;
+}
+
+/*
  * vb_span_new
  *	  A span [start_us, end_us] (an end before the start is a zero
  *	  duration); parent_id NULL or "" for a root.

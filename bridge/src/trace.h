@@ -55,6 +55,7 @@ extern bool vb_traceparent_parse(const char *s, size_t len, VbTraceCtx *out);
 extern bool vb_trace_sampled(const VbTraceCtx *parent, const char *trace_id, double ratio);
 extern void vb_trace_hex_id(uint64_t hi, uint64_t lo, int nbytes, char *out);
 extern uint64_t vb_trace_rand(uint64_t *state);
+extern bool vb_trace_origin(uint64_t *state, double ratio, char out[56]);
 
 extern VbSpan *vb_span_new(const char *trace_id, const char *id, const char *parent_id,
 						   const char *name, VbSpanKind kind, int64_t start_us,

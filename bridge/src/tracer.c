@@ -5,8 +5,11 @@
  *
  * For each sampled message (trace.c decides) the payment span is the
  * writer span the extension gave its events (the span id of their
- * traceparent header), child of the input's span, or a root when the
- * message came without one; a message without events (a duplicate) gets a
+ * traceparent header), child of the input's span.  A message that came
+ * without one is sent to the database with a traceparent of ours
+ * (vb_tracer_origin(): a new trace, its sampled flag our decision, so
+ * downstream services follow it); the payment span's parent is then a root
+ * span "payment" of ours.  A message without events (a duplicate) gets a
  * span id of ours.  Its children, on one time line (wall clock, us):
  *
  *	  queued in Kafka  record timestamp -> its batch began to fill
@@ -64,6 +67,7 @@ struct VbTrPayment
 	char	   *reason;
 	VbTraceCtx	parent;
 	bool		has_parent;
+	bool		has_origin;		/* parent: our root span, sent with the message */
 	char		trace_id[VB_TRACE_ID_LEN + 1];
 	char		span_id[VB_SPAN_ID_LEN + 1];
 	char		batch_trace[VB_TRACE_ID_LEN + 1];
@@ -157,6 +161,19 @@ vb_tracer_new(const VbTracerConf *conf, VbSpanQueue *q)
 }
 
 /*
+ * vb_tracer_origin
+ *	  A traceparent for a message that came without a valid one, sent to
+ *	  the database instead (its events continue it): a new trace whose
+ *	  sampled flag is the tracer's decision, so that services downstream
+ *	  do not record spans under a parent that is never exported.
+ */
+void
+vb_tracer_origin(VbTracer *t, char out[56])
+{
+	(void) vb_trace_origin(&t->rng, t->conf.ratio, out);
+}
+
+/*
  * vb_tracer_row
  *	  A message's result row: NULL when it is not sampled; otherwise its
  *	  payment, the caller's until vb_tracer_batch().
@@ -167,6 +184,7 @@ vb_tracer_row(VbTracer *t, const VbTrRow *row)
 	VbTrPayment *p;
 	VbTraceCtx	parent;
 	bool		has_parent;
+	bool		has_origin;
 	int64_t		ts = row->rec.timestamp_ms;
 
 	if (!t)
@@ -174,12 +192,19 @@ vb_tracer_row(VbTracer *t, const VbTrRow *row)
 	has_parent = vb_traceparent_parse(row->rec.traceparent, row->rec.traceparent_len, &parent);
 	if (!vb_trace_sampled(has_parent ? &parent : NULL, row->trace_id, t->conf.ratio))
 		return NULL;
+	if (!has_parent && row->rec.origin &&
+		vb_traceparent_parse(row->rec.origin, strlen(row->rec.origin), &parent) &&
+		row->trace_id && strcmp(parent.trace_id, row->trace_id) == 0)
+		has_origin = true;
+	else
+		has_origin = false;
 	p = vb_xcalloc(1, sizeof(VbTrPayment));
 	p->message_id = vb_xstrdup(row->message_id ? row->message_id : "");
 	p->status = vb_xstrdup(row->status);
 	p->reason = row->reason ? vb_xstrdup(row->reason) : NULL;
 	p->parent = parent;
-	p->has_parent = has_parent;
+	p->has_parent = has_parent || has_origin;
+	p->has_origin = has_origin;
 	snprintf(p->trace_id, sizeof(p->trace_id), "%s",
 			 has_parent ? parent.trace_id : row->trace_id ? row->trace_id : "");
 	p->partition = row->rec.partition;
@@ -261,6 +286,15 @@ tr_finish(VbTracer *t, VbTrPayment *p, bool incomplete)
 	if (incomplete)
 		vb_span_tag(s, "voltpay.publish", "incomplete");
 	tr_push(t, s);
+	if (p->has_origin)
+	{
+		/* The trace starts here: our root span, the payment's parent. */
+		s = vb_span_new(p->trace_id, p->parent.span_id, NULL, "payment", VB_SPAN_INTERNAL,
+						p->t_record, end);
+		vb_span_tag(s, "messaging.message.id", p->message_id);
+		vb_span_tag(s, "voltpay.trace.origin", "voltpay-bridge");
+		tr_push(t, s);
+	}
 
 	tr_push(t, tr_child(t, p, "queued in kafka", VB_SPAN_INTERNAL, p->t_record, p->t_consumed));
 	tr_push(t, tr_child(t, p, "batch wait", VB_SPAN_INTERNAL, p->t_consumed, p->t_sent));

@@ -41,6 +41,7 @@ typedef struct VbTrRecord
 {
 	const char *traceparent;	/* its header (not NUL-terminated), or NULL */
 	size_t		traceparent_len;
+	const char *origin;			/* none valid: vb_tracer_origin()'s, or NULL */
 	int32_t		partition;
 	int64_t		offset;
 	int64_t		timestamp_ms;	/* -1: none */
@@ -61,6 +62,7 @@ typedef struct VbTrRow
 
 extern VbTracer *vb_tracer_new(const VbTracerConf *conf, VbSpanQueue *q);
 extern void vb_tracer_free(VbTracer *t);
+extern void vb_tracer_origin(VbTracer *t, char out[56]);
 
 extern VbTrPayment *vb_tracer_row(VbTracer *t, const VbTrRow *row);
 extern void vb_tracer_event(VbTracer *t, VbTrPayment *p, const VbEvent *e);

@@ -126,6 +126,21 @@ test_sampling(void)
 	   hits);
 }
 
+static void
+test_origin(void)
+{
+	uint64_t	rng = 7;
+	char		tp[56];
+	VbTraceCtx	c;
+
+	ok(!vb_trace_origin(&rng, 0.0, tp), "ratio 0: an origin not sampled");
+	ok(vb_traceparent_parse(tp, strlen(tp), &c) && c.flags == 0,
+	   "its traceparent is valid, flags 00 (%s)", tp);
+	ok(vb_trace_origin(&rng, 1.0, tp), "ratio 1: sampled");
+	ok(vb_traceparent_parse(tp, strlen(tp), &c) && c.flags == 1, "flags 01 (%s)", tp);
+	ok(vb_trace_sampled(NULL, c.trace_id, 1.0), "the decision is the trace id's, as for any root");
+}
+
 static VbTracerConf
 tconf(int open_max, int timeout_ms)
 {
@@ -138,7 +153,7 @@ tconf(int open_max, int timeout_ms)
 static VbTrRow
 row(const char *tp, const char *message_id, const char *status, int64_t base)
 {
-	VbTrRow		r = {{tp, tp ? strlen(tp) : 0, 7, 42, base / 1000}, message_id, status,
+	VbTrRow		r = {{tp, tp ? strlen(tp) : 0, NULL, 7, 42, base / 1000}, message_id, status,
 	NULL, TRACE, base + 30000, base + 80000, base + 95000};
 
 	return r;
@@ -277,7 +292,7 @@ test_kinds(void)
 	free_spans(spans, n);
 
 	{
-		VbTrRecord	rec = {"00-" TRACE "-" INPUT "-01", 55, 3, 9, base / 1000};
+		VbTrRecord	rec = {"00-" TRACE "-" INPUT "-01", 55, NULL, 3, 9, base / 1000};
 
 		vb_tracer_quarantined(t, &rec, "22P02", "boom");
 		n = vb_spanq_pop(q, spans, 20, 0);
@@ -286,6 +301,30 @@ test_kinds(void)
 		   strcmp(tag(spans[0], "voltpay.reason"), "apply_error") == 0 &&
 		   strcmp(tag(spans[0], "error"), "boom") == 0,
 		   "under the input's span, with reason apply_error and the error");
+		free_spans(spans, n);
+	}
+
+	/* A message sent with our origin: its payment's parent is our root. */
+	{
+		char		origin[56];
+		VbTraceCtx	oc;
+		VbSpan	   *root;
+
+		vb_tracer_origin(t, origin);
+		vb_traceparent_parse(origin, 55, &oc);
+		r = row(NULL, "m-3", "applied", base);
+		r.rec.origin = origin;
+		r.trace_id = oc.trace_id;
+		p[0] = vb_tracer_row(t, &r);
+		vb_tracer_batch(t, p, 1, 1, base, base + 1000);
+		n = vb_spanq_pop(q, spans, 20, 0);
+		is_int(n, 6, "batch, root, payment and its three steps");
+		pay = find_span(spans, n, "process payment_writer_topic");
+		root = find_span(spans, n, "payment");
+		ok(pay && root && strcmp(pay->parent_id, oc.span_id) == 0 && strcmp(root->id, oc.span_id) == 0,
+		   "the payment's parent is the origin's span, exported as the root");
+		ok(root && root->parent_id[0] == '\0' && strcmp(root->trace_id, oc.trace_id) == 0,
+		   "a root in the origin's trace");
 		free_spans(spans, n);
 	}
 	vb_tracer_free(t);
@@ -493,6 +532,7 @@ main(void)
 	vb_log_set_level(VB_LOG_ERROR);
 	test_parse();
 	test_sampling();
+	test_origin();
 	test_queue();
 	test_payment();
 	test_kinds();

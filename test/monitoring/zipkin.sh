@@ -4,12 +4,13 @@
 # exporting to it (--zipkin-url, --trace-sample-ratio 1), then:
 #
 #   message A  traceparent 00-<trace A>-<span A>-01 and a tracestate
-#   message B  no traceparent (a new trace, sampled at ratio 1)
+#   message B  no traceparent (the bridge starts its trace: sampled at ratio 1)
 #   message C  traceparent 00-<trace C>-<span C>-01, invalid (bad IBAN)
 #   message D  traceparent 00-<trace D>-<span D>-00 (not sampled upstream)
 #
 # read back through Zipkin's API (/api/v2/trace/{traceId}): A's payment
-# span is the writer span its events name, child of span A; B's is a root;
+# span is the writer span its events name, child of span A; B's is the
+# child of the bridge's root span "payment" (its events' flags say sampled);
 # each has queued in Kafka, batch wait, apply_record_batch and one publish
 # span per event, children of the payment span, non-negative, adding up
 # within its duration; the apply span names a batch span that exists and
@@ -192,7 +193,15 @@ done
 	    return pay, wspan, kids
 
 	a = check_payment("A", msg_a, span_a, 2)
-	b = check_payment("B", msg_b, None, 2)
+	tb, wb = writer(msg_b)
+	bspans = get_trace(tb, 7) or [] if tb else []
+	broot = [s for s in bspans if s["name"] == "payment" and "parentId" not in s]
+	if len(broot) != 1:
+	    fails.append("message B: no root span 'payment' of the bridge in its trace %s" % tb)
+	b = check_payment("B", msg_b, broot[0]["id"] if broot else "?", 2)
+	for e in events.get(msg_b, []):
+	    if not e["headers"].get("traceparent", "").endswith("-01"):
+	        fails.append("message B: %s event's traceparent %s is not sampled (ratio 1)" % (e["topic"], e["headers"].get("traceparent")))
 	c = check_payment("C", msg_c, span_c, 1, "invalid_iban")
 	if a and writer(msg_a)[0] != trace_a:
 	    fails.append("message A: its events left trace A")
@@ -216,7 +225,7 @@ done
 	for f in fails:
 	    print("zipkin: FAIL " + f)
 	if not fails:
-	    print("zipkin: ok (A: %d us end to end, span %s under %s; B a root; C invalid_iban; D not sampled; tracestate kept; log lines with span_id)"
+	    print("zipkin: ok (A: %d us end to end, span %s under %s; B under the bridge's root; C invalid_iban; D not sampled; tracestate kept; log lines with span_id)"
 	          % (a[0]["duration"], a[1], span_a))
 	sys.exit(1 if fails else 0)
 EOF
