@@ -292,7 +292,7 @@ applier_on_done(void *arg)
 	int64_t		now = vb_wall_us();
 
 	applier_log_flush(ctx);
-	if (ctx->ntraced > 0)
+	if (L->tracer)
 		vb_tracer_batch(L->tracer, ctx->traced, ctx->ntraced, ctx->n, ctx->sent_us,
 						ctx->commit_us ? ctx->commit_us : now);
 	ctx->ntraced = 0;

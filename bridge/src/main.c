@@ -88,7 +88,8 @@ main(int argc, char **argv)
 
 	if (vb_config_load(&conf, argc, argv, &err) != VB_OK)
 	{
-		fprintf(stderr, "%s\n", err.message);
+		/* A JSON line like every other, so log shippers parse it. */
+		vb_error("%s", err.message);
 		vb_config_free(&conf);
 		return VB_EXIT_CONFIG;
 	}
@@ -136,7 +137,7 @@ main(int argc, char **argv)
 	goto out;
 
 fail:
-	fprintf(stderr, "voltpay-bridge: %s\n", err.message);
+	vb_error("voltpay-bridge: %s", err.message);
 out:
 	vb_loop_close(loop);
 	vb_http_stop(http);

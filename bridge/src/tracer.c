@@ -26,7 +26,10 @@
  * batch's size and statement; Zipkin v2 has no span links, so the link is
  * a pair of tags both ways: the payment's apply span names the batch's
  * trace and span (voltpay.batch.trace_id/span_id), the batch span lists
- * the first payments' trace ids (voltpay.payment.trace_ids).
+ * the first payments' trace ids (voltpay.payment.trace_ids).  A
+ * transaction of TR_SLOW_US or more is exported even without sampled
+ * payments, and logged with its batch span's trace_id and span_id: the
+ * log line joins a slow batch to its trace.
  *
  * A payment with events stays open until their delivery reports
  * (vb_tracer_delivered(), the outbox's hook); at most open_max stay open
@@ -48,6 +51,8 @@
 #define TR_BUCKETS		4096
 #define TR_MAX_EVENTS	4
 #define TR_LINK_IDS		20
+/* A transaction this long is exported and logged, sampled or not. */
+#define TR_SLOW_US		1000000
 
 typedef struct TrEvent
 {
@@ -374,9 +379,10 @@ vb_tracer_batch(VbTracer *t, VbTrPayment **ps, int n, int nmsgs, int64_t start_u
 	char		id[VB_SPAN_ID_LEN + 1];
 	char		ids[TR_LINK_IDS * (VB_TRACE_ID_LEN + 1) + 1];
 	size_t		used = 0;
+	bool		slow = commit_us - start_us >= TR_SLOW_US;
 	VbSpan	   *s;
 
-	if (!t || n == 0)
+	if (!t || (n == 0 && !slow))
 		return;
 	vb_trace_hex_id(vb_trace_rand(&t->rng), vb_trace_rand(&t->rng), 16, trace_id);
 	tr_id(t, id);
@@ -429,6 +435,16 @@ vb_tracer_batch(VbTracer *t, VbTrPayment **ps, int n, int nmsgs, int64_t start_u
 	}
 	vb_span_tag(s, "voltpay.payment.trace_ids", ids);
 	tr_push(t, s);
+	if (slow)
+	{
+		VbLogCtx	c = VB_LOGCTX_INIT;
+
+		c.trace_id = trace_id;
+		c.span_id = id;
+		vb_log(VB_LOG_WARN, &c, "slow database transaction: %d messages in %lld ms "
+			   "(%d sampled payments; its span in the trace trace_id)", nmsgs,
+			   (long long) ((commit_us - start_us) / 1000), n);
+	}
 	vb_tracer_expire(t, vb_now_ms());
 }
 

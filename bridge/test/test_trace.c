@@ -332,6 +332,28 @@ test_kinds(void)
 }
 
 static void
+test_slow(void)
+{
+	VbSpanQueue *q = vb_spanq_new(10);
+	VbTracerConf c = tconf(10, 60000);
+	VbTracer   *t = vb_tracer_new(&c, q);
+	int64_t		base = vb_wall_us();
+	VbSpan	   *spans[4];
+	int			n;
+
+	vb_tracer_batch(t, NULL, 0, 500, base, base + 999999);
+	is_int(vb_spanq_len(q), 0, "a transaction without sampled payments under 1 s: no span");
+	vb_tracer_batch(t, NULL, 0, 500, base, base + 1500000);
+	n = vb_spanq_pop(q, spans, 4, 0);
+	is_int(n, 1, "a slow one is exported all the same");
+	ok(n == 1 && spans[0]->duration_us == 1500000 &&
+	   strcmp(tag(spans[0], "db.operation.batch.size"), "500") == 0, "with its duration and size");
+	free_spans(spans, n);
+	vb_tracer_free(t);
+	vb_spanq_free(q);
+}
+
+static void
 test_bounds(void)
 {
 	VbSpanQueue *q = vb_spanq_new(1000);
@@ -536,6 +558,7 @@ main(void)
 	test_queue();
 	test_payment();
 	test_kinds();
+	test_slow();
 	test_bounds();
 	test_encode();
 	test_export_down();
