@@ -56,6 +56,7 @@
 #   VOLTPAY_BRIDGE_BENCH_TRACE      1 (default) runs (b) also with span
 #                                   export on at the default ratio and at 1;
 #                                   0 skips them
+#   VOLTPAY_BRIDGE_BENCH_OUT        the JSON written (bench/results/bridge.json)
 #   VB_BIN                          directory of the bridge binaries (bridge)
 #
 # The binaries are copied at the start, so that a rebuild during the run
@@ -72,7 +73,7 @@ LIVE=${VOLTPAY_BRIDGE_BENCH_LIVE:-1}
 TRACE=${VOLTPAY_BRIDGE_BENCH_TRACE:-1}
 src_bin=${VB_BIN:-bridge}
 mock_bin=${VOLTPAY_BRIDGE_BENCH_MOCK:-$src_bin/voltpay-mockkafka}
-out=bench/results/bridge.json
+out=${VOLTPAY_BRIDGE_BENCH_OUT:-bench/results/bridge.json}
 TOPIC=payment_writer_topic
 LIVE_TOPIC=bench_live_input
 PROFILE_TOPIC=bench_profile_input
