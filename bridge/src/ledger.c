@@ -16,10 +16,15 @@
  * ends, with a backoff before publishing starts again from the oldest
  * pending event.
  *
- * "In sync" means every pending event of ours is in flight or waiting for
- * its acknowledgement, so a batch's events may be produced as soon as it
- * commits; the outbox sets it after a complete fetch, and it is cleared
- * by any failure or resync.
+ * A permanent failure (park.c: a record too large for its topic, a topic
+ * missing or not writable) does none of that: the event is parked and
+ * retried alone with its own backoff, only the later events of its topic
+ * and key (or of its topic) wait behind it, and everything else goes on.
+ *
+ * "In sync" means every pending event of ours is in flight, waiting for
+ * its acknowledgement or parked, so a batch's events may be produced as
+ * soon as it commits; the outbox sets it after a complete fetch, and it
+ * is cleared by any transient failure or resync.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +34,7 @@
 
 #include "ledger.h"
 #include "log.h"
+#include "park.h"
 #include "util.h"
 
 struct VbFlight
@@ -71,6 +77,7 @@ struct VbLedger
 	bool		synced;
 	int			attempt;		/* failures in a row */
 	int64_t		not_before;		/* backoff: no fetch before */
+	VbPark	   *park;			/* permanent failures and what waits behind */
 };
 
 /*
@@ -84,6 +91,7 @@ vb_ledger_new(const char *const topics[VB_NKINDS])
 
 	for (int k = 0; k < VB_NKINDS; k++)
 		l->topics[k] = topics[k];
+	l->park = vb_park_new();
 	return l;
 }
 
@@ -119,6 +127,7 @@ vb_ledger_free(VbLedger *l)
 	free(l->failed);
 	free(l->acks);
 	free(l->ack_kinds);
+	vb_park_free(l->park);
 	free(l);
 }
 
@@ -255,15 +264,75 @@ ledger_queue_ack(VbLedger *l, const VbFlight *f, int64_t now_ms)
 }
 
 /*
+ * ledger_ctx
+ *	  A log context naming a flight's event.
+ */
+static VbLogCtx
+ledger_ctx(const VbLedger *l, const VbFlight *f)
+{
+	VbLogCtx	c = VB_LOGCTX_INIT;
+
+	c.message_id = f->message_id;
+	c.topic = f->kind >= 0 && f->kind < VB_NKINDS ? l->topics[f->kind] : NULL;
+	c.error = rd_kafka_err2str((rd_kafka_resp_err_t) f->err);
+	return c;
+}
+
+/*
+ * ledger_park
+ *	  A landed event that failed permanently (or a parked one that failed
+ *	  again): parked with a backoff of its own, or at once without its
+ *	  value when it is a dead letter too large for its topic.  A later
+ *	  event of a blocked destination that failed too is held behind it.
+ *	  Returns whether it was parked (else held).
+ */
+static bool
+ledger_park(VbLedger *l, VbFlight *f, VbLanded *r, int64_t now_ms, int backoff_cap_ms)
+{
+	VbLogCtx	c = ledger_ctx(l, f);
+	bool		strip = f->kind == VB_KIND_DEAD_LETTER && vb_produce_fault_too_large(f->err) &&
+		!vb_park_strip(l->park, f->event_id);
+	int			attempts = vb_park_attempts(l->park, f->event_id);
+	int			delay = strip ? 0 : vb_backoff_ms(attempts + 1, backoff_cap_ms);
+	VbProduceFault fault = vb_produce_fault(f->err);
+
+	if (attempts == 0 && vb_park_hold(l->park, f->event_id, f->kind, f->key, f->key_len))
+		return false;
+	if (strip)
+		r->stripped++;
+	if (attempts > 0)
+	{
+		attempts = vb_park_failed_again(l->park, f->event_id, strip, strip ? 0 : now_ms + delay);
+		r->parked++;
+		vb_log(VB_LOG_WARN, &c, "event %" PRId64 " still not delivered (%d failures): %s",
+			   f->event_id, attempts, strip ? "sent again without its value" : "retried later");
+		return true;
+	}
+	vb_park_add_head(l->park, f->event_id, f->kind, f->key, f->key_len,
+					 fault == VB_PF_TOPIC, strip, strip ? 0 : now_ms + delay);
+	if (strip)
+		vb_log(VB_LOG_WARN, &c, "dead letter %" PRId64 " is too large for its topic: sent again "
+			   "without its value (the raw value stays in voltpay.rejected_messages)", f->event_id);
+	else
+		vb_log(VB_LOG_ERROR, &c, "event %" PRId64 " cannot be delivered (a permanent error): parked "
+			   "in the outbox and retried alone in %d ms and less often after; %s wait behind it",
+			   f->event_id, delay, fault == VB_PF_TOPIC ? "the other events of its topic" :
+			   "the later events with its key");
+	r->parked++;
+	return true;
+}
+
+/*
  * vb_ledger_land
  *	  Lands the head of the flight that has delivery reports (see the file
  *	  header).  Ends a failure once the flight is empty: the next fetch
- *	  waits a backoff (capped at backoff_cap_ms).
+ *	  waits a backoff (capped at backoff_cap_ms).  A permanent failure
+ *	  parks its event instead (ledger_park()).
  */
 VbLanded
 vb_ledger_land(VbLedger *l, int64_t now_ms, int backoff_cap_ms)
 {
-	VbLanded	r = {0, 0, false};
+	VbLanded	r = {0};
 	int			k = 0;
 
 	while (k < l->nflight && l->flight[k]->done)
@@ -274,8 +343,27 @@ vb_ledger_land(VbLedger *l, int64_t now_ms, int backoff_cap_ms)
 
 		if (f->forgotten)
 			;					/* published again from the outbox */
+		else if (f->err && (vb_park_is_head(l->park, f->event_id) ||
+							vb_produce_fault(f->err) != VB_PF_TRANSIENT ||
+							vb_park_blocked(l->park, f->kind, f->key, f->key_len, f->event_id)))
+			(void) ledger_park(l, f, &r, now_ms, backoff_cap_ms);
 		else if (f->err)
 			ledger_fail_one(l, f, r.failed++);
+		else if (vb_park_is_head(l->park, f->event_id))
+		{
+			int			attempts = vb_park_attempts(l->park, f->event_id);
+			int			released = vb_park_release(l->park, f->event_id);
+			VbLogCtx	c = ledger_ctx(l, f);
+
+			c.error = NULL;
+			vb_log(VB_LOG_INFO, &c, "parked event %" PRId64 " delivered after %d failures; "
+				   "%d events held behind it are published now", f->event_id, attempts, released);
+			r.released += 1 + released;
+			ledger_queue_ack(l, f, now_ms);
+			r.acked++;
+		}
+		else if (vb_park_hold(l->park, f->event_id, f->kind, f->key, f->key_len))
+			;					/* overtook a parked event: again after it */
 		else if (!(l->failing && ledger_blocked(l, f)))
 		{
 			ledger_queue_ack(l, f, now_ms);
@@ -333,12 +421,13 @@ vb_ledger_failing(const VbLedger *l)
 int
 vb_ledger_exclude(const VbLedger *l, int64_t **ids)
 {
-	*ids = vb_xmalloc(sizeof(int64_t) * (size_t) (l->nflight + l->nacks + 1));
+	*ids = vb_xmalloc(sizeof(int64_t) *
+					  (size_t) (l->nflight + l->nacks + vb_park_count(l->park) + 1));
 	for (int i = 0; i < l->nflight; i++)
 		(*ids)[i] = l->flight[i]->event_id;
 	if (l->nacks)
 		memcpy(*ids + l->nflight, l->acks, sizeof(int64_t) * (size_t) l->nacks);
-	return l->nflight + l->nacks;
+	return l->nflight + l->nacks + vb_park_exclude(l->park, *ids + l->nflight + l->nacks);
 }
 
 /*
@@ -410,6 +499,88 @@ vb_ledger_forget(VbLedger *l)
 		l->flight[i]->forgotten = true;
 	l->nacks = 0;
 	l->synced = false;
+	vb_park_clear(l->park);
+}
+
+/*
+ * vb_ledger_hold
+ *	  Called before an event is produced: true when it must wait behind a
+ *	  parked event of its destination (it stays in the outbox, left out of
+ *	  the fetches until that one is delivered).
+ */
+bool
+vb_ledger_hold(VbLedger *l, const VbEvent *e)
+{
+	return vb_park_hold(l->park, e->event_id, e->kind, e->key, e->key ? e->key_len : 0);
+}
+
+/*
+ * vb_ledger_strip
+ *	  Whether the event is a dead letter to send without its value.
+ */
+bool
+vb_ledger_strip(const VbLedger *l, int64_t event_id)
+{
+	return vb_park_strip(l->park, event_id);
+}
+
+/*
+ * vb_ledger_retry_due
+ *	  Releases the parked events whose backoff has passed to the next
+ *	  fetch; returns how many.
+ */
+int
+vb_ledger_retry_due(VbLedger *l, int64_t now_ms)
+{
+	return vb_park_due(l->park, now_ms);
+}
+
+/*
+ * vb_ledger_fetched
+ *	  After a fetch (complete: it took everything pending): a parked event
+ *	  released to it that is still not in flight is gone from the outbox
+ *	  (a DBA deleted it, its partition went elsewhere), and what waited
+ *	  behind it is released.  Returns how many were gone.
+ */
+int
+vb_ledger_fetched(VbLedger *l, bool complete)
+{
+	int64_t    *ids;
+	int			n = vb_park_retrying(l->park, &ids);
+	int			gone = 0;
+
+	for (int i = 0; complete && i < n; i++)
+	{
+		bool		inflight = false;
+
+		for (int j = 0; j < l->nflight && !inflight; j++)
+			inflight = l->flight[j]->event_id == ids[i];
+		if (!inflight)
+		{
+			vb_info("parked event %" PRId64 " is no longer in the outbox of our partitions: forgotten", ids[i]);
+			(void) vb_park_release(l->park, ids[i]);
+			gone++;
+		}
+	}
+	free(ids);
+	return gone;
+}
+
+/*
+ * vb_ledger_parked / vb_ledger_unpark
+ *	  Events parked or held; forgets them (partitions given up): they are
+ *	  fetched again.
+ */
+int
+vb_ledger_parked(const VbLedger *l)
+{
+	return vb_park_count(l->park);
+}
+
+void
+vb_ledger_unpark(VbLedger *l)
+{
+	vb_park_clear(l->park);
 }
 
 /*

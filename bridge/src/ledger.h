@@ -25,6 +25,9 @@ typedef struct VbLanded
 	int			acked;			/* delivered events queued for outbox_ack() */
 	int			failed;			/* events not delivered (stay in the outbox) */
 	bool		failure_ended;	/* a failure's flight has landed: backoff set */
+	int			parked;			/* permanent failures: parked (park.c) */
+	int			stripped;		/* dead letters to send again without value */
+	int			released;		/* heads delivered, so held events released */
 } VbLanded;
 
 extern VbLedger *vb_ledger_new(const char *const topics[VB_NKINDS]);
@@ -49,6 +52,12 @@ extern bool vb_ledger_acks_due(const VbLedger *l, int64_t now_ms, int wait_ms);
 extern void vb_ledger_acks_failed(VbLedger *l, int64_t now_ms, int backoff_cap_ms);
 
 extern void vb_ledger_forget(VbLedger *l);
+extern bool vb_ledger_hold(VbLedger *l, const VbEvent *e);
+extern bool vb_ledger_strip(const VbLedger *l, int64_t event_id);
+extern int	vb_ledger_retry_due(VbLedger *l, int64_t now_ms);
+extern int	vb_ledger_fetched(VbLedger *l, bool complete);
+extern int	vb_ledger_parked(const VbLedger *l);
+extern void vb_ledger_unpark(VbLedger *l);
 extern bool vb_ledger_synced(const VbLedger *l);
 extern void vb_ledger_set_synced(VbLedger *l, bool synced);
 extern bool vb_ledger_backing_off(const VbLedger *l, int64_t now_ms);

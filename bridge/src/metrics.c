@@ -54,6 +54,7 @@ static MetHist met_batch = {"batch_size", "Messages per applied batch.", met_bat
 static MetHist met_apply = {"apply_duration_seconds", "Time to apply and commit one batch, retries and isolation included.", met_apply_bounds, MET_NB(met_apply_bounds), {0}, 0, 0};
 static MetHist met_e2e = {"end_to_end_latency_seconds", "From the input record's Kafka timestamp to the delivery report of its event.", met_e2e_bounds, MET_NB(met_e2e_bounds), {0}, 0, 0};
 static int64_t met_backlog = -1;
+static int	met_parked;
 static int32_t *met_lag_parts;
 static int64_t *met_lag_vals;
 static int	met_nlag;
@@ -71,12 +72,14 @@ static const char *const met_counter_info[VB_C__N][2] = {
 	{"messages_quarantined_total", "Messages whose apply raised an error, quarantined by the bridge."},
 	{"batches_total", "Batches applied and committed."},
 	{"offset_commits_total", "Offset commits sent to Kafka."},
+	{"dead_letter_values_omitted_total", "Dead letters sent without their raw value, too large for the topic (it stays in voltpay.rejected_messages)."},
 	{"spans_exported_total", "Spans of sampled payments the tracing backend took (--zipkin-url)."},
 	{"spans_dropped_total", "Spans dropped: the export queue was full or a post failed (backend slow or down)."},
 };
 
 static const char *const met_error_names[VB_E__N] = {
-	"db_transient", "db_poison", "db_fatal", "db_connect", "produce", "outbox", "kafka", "commit"
+	"db_transient", "db_poison", "db_fatal", "db_connect", "produce", "produce_permanent", "outbox",
+	"kafka", "commit"
 };
 
 static const char *const met_retry_names[VB_R__N] = {"db", "publish"};
@@ -226,6 +229,19 @@ vb_metric_backlog(int64_t events)
 {
 	pthread_mutex_lock(&met_lock);
 	met_backlog = events;
+	pthread_mutex_unlock(&met_lock);
+}
+
+/*
+ * vb_metric_parked
+ *	  Sets the gauge of outbox events parked after a permanent producer
+ *	  error, with those waiting behind them.
+ */
+void
+vb_metric_parked(int events)
+{
+	pthread_mutex_lock(&met_lock);
+	met_parked = events;
 	pthread_mutex_unlock(&met_lock);
 }
 
@@ -511,6 +527,10 @@ vb_metrics_render(size_t *len)
 			   "Outbox events of the assigned partitions still to publish (counted up to 100000).");
 	if (met_backlog >= 0)		/* unknown: no sample */
 		met_printf(&o, MET_PREFIX "outbox_backlog %" PRId64 "\n", met_backlog);
+
+	met_header(&o, "outbox_parked_events", "gauge",
+			   "Outbox events parked after a permanent producer error (retried alone with a backoff), and the events of their topic and key waiting behind them.");
+	met_printf(&o, MET_PREFIX "outbox_parked_events %d\n", met_parked);
 
 	met_header(&o, "database_connected", "gauge", "1 when the database connection is up.");
 	met_printf(&o, MET_PREFIX "database_connected %d\n", met_db_connected ? 1 : 0);

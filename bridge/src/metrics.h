@@ -25,6 +25,7 @@ typedef enum VbCounter
 	VB_C_QUARANTINED,
 	VB_C_BATCHES,
 	VB_C_COMMITS,
+	VB_C_VALUES_OMITTED,
 	VB_C_SPANS_EXPORTED,
 	VB_C_SPANS_DROPPED,
 	VB_C__N
@@ -37,6 +38,7 @@ typedef enum VbErrKind
 	VB_E_DB_FATAL,
 	VB_E_DB_CONNECT,
 	VB_E_PRODUCE,
+	VB_E_PRODUCE_PERMANENT,
 	VB_E_OUTBOX,
 	VB_E_KAFKA,
 	VB_E_COMMIT,
@@ -60,6 +62,7 @@ extern void vb_metric_published(int kind, uint64_t n);
 extern void vb_metric_batch(int size, double apply_seconds);
 extern void vb_metric_e2e(double seconds);
 extern void vb_metric_backlog(int64_t events);
+extern void vb_metric_parked(int events);
 extern void vb_metric_set_lag(const int32_t *partitions, const int64_t *lags,
 							  int n);
 extern void vb_metric_ready(bool db_connected, bool group_joined,

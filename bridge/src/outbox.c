@@ -30,6 +30,13 @@
  * publishes unacknowledged events again (at-least-once; the message_id
  * header lets readers de-duplicate).
  *
+ * Permanent producer errors (a record too large for its topic, a topic
+ * missing or not writable; park.c) park the event instead: it is retried
+ * alone with a growing backoff, the later events of its topic and key (or
+ * topic) wait, and the rest goes on.  A dead letter too large for its
+ * topic is sent again at once without its value, with the headers
+ * voltpay-value-omitted and voltpay-value-size (ob_strip()).
+ *
  * Order: events are produced in event_id order and the idempotent
  * producer keeps the order within a partition (a key's partition), so
  * per-account order holds.  When a delivery fails, nothing new is fetched
@@ -149,9 +156,45 @@ vb_outbox_on_delivered(VbOutbox *ob, VbOutboxDeliveredFn fn, void *arg)
 }
 
 /*
+ * ob_add_header
+ *	  Appends one header (copied) to an event.
+ */
+static void
+ob_add_header(VbEvent *e, const char *name, const char *value)
+{
+	e->header_names = vb_xrealloc(e->header_names, sizeof(char *) * (size_t) (e->nheaders + 1));
+	e->header_values = vb_xrealloc(e->header_values, sizeof(char *) * (size_t) (e->nheaders + 1));
+	e->header_names[e->nheaders] = vb_xstrdup(name);
+	e->header_values[e->nheaders] = vb_xstrdup(value);
+	e->nheaders++;
+}
+
+/*
+ * ob_strip
+ *	  A dead letter too large for its topic, sent again without its value:
+ *	  an empty value, and headers saying it was left out and how large it
+ *	  was (the raw value stays in voltpay.rejected_messages; the
+ *	  voltpay-source header finds it there).
+ */
+static void
+ob_strip(VbEvent *e)
+{
+	char		size[32];
+
+	snprintf(size, sizeof(size), "%zu", e->value_len);
+	free(e->value);
+	e->value = vb_xstrdup("");
+	e->value_len = 0;
+	ob_add_header(e, "voltpay-value-omitted", "too_large");
+	ob_add_header(e, "voltpay-value-size", size);
+	vb_metric_add(VB_C_VALUES_OMITTED, 1);
+}
+
+/*
  * ob_produce
  *	  Adds one event to the flight and hands it to the producer; an event
- *	  that cannot be produced lands at once as failed.
+ *	  that cannot be produced lands at once as failed.  An event that waits
+ *	  behind a parked one is not produced (it stays in the outbox).
  */
 static void
 ob_produce(VbOutbox *ob, VbEvent *e)
@@ -160,6 +203,11 @@ ob_produce(VbOutbox *ob, VbEvent *e)
 	const char *key;
 	size_t		key_len;
 	rd_kafka_resp_err_t err;
+
+	if (vb_ledger_hold(ob->ledger, e))
+		return;
+	if (e->kind == VB_KIND_DEAD_LETTER && vb_ledger_strip(ob->ledger, e->event_id))
+		ob_strip(e);
 
 	if (e->kind == VB_KIND_UNKNOWN)
 	{
@@ -204,6 +252,12 @@ ob_land(VbOutbox *ob)
 		vb_metric_error(VB_E_PRODUCE);
 		ob_drop_pending(ob);
 	}
+	for (int i = 0; i < r.parked; i++)
+		vb_metric_error(VB_E_PRODUCE_PERMANENT);
+	if (r.stripped || r.released)
+		ob->next_sweep = 0;		/* fetch them (again) now */
+	if (r.parked || r.stripped || r.released)
+		vb_metric_parked(vb_ledger_parked(ob->ledger));
 	return r.failure_ended ? VB_TRANSIENT : VB_OK;
 }
 
@@ -394,6 +448,8 @@ ob_pump_fetch(VbOutbox *ob, const int32_t *parts, int np, bool *more)
 	int			failures;
 	VbStatus	st;
 
+	if (vb_ledger_retry_due(l, now) > 0)
+		ob->next_sweep = 0;		/* parked events to retry */
 	if (vb_ledger_synced(l))
 	{
 		if (now < ob->next_sweep)
@@ -406,6 +462,8 @@ ob_pump_fetch(VbOutbox *ob, const int32_t *parts, int np, bool *more)
 	}
 	if ((st = ob_fetch(ob, parts, np, &n)) != VB_OK)
 		return st;
+	if (vb_ledger_fetched(l, n < ob->conf->outbox_batch) > 0)
+		vb_metric_parked(vb_ledger_parked(l));
 	ob->next_sweep = vb_now_ms() + (n == ob->conf->outbox_batch ? 0 : OB_SWEEP_MS);
 	if (!vb_ledger_synced(l) && was_empty && n < ob->conf->outbox_batch && !vb_ledger_failing(l))
 	{
@@ -416,7 +474,8 @@ ob_pump_fetch(VbOutbox *ob, const int32_t *parts, int np, bool *more)
 		vb_info("publishing works again after %d failures", failures);
 	if (n == ob->conf->outbox_batch)
 		*more = true;
-	else if (n == 0 && vb_ledger_inflight(l) == 0 && ob_nacks(ob) == 0)
+	else if (n == 0 && vb_ledger_inflight(l) == 0 && ob_nacks(ob) == 0 &&
+			 vb_ledger_parked(l) == 0)
 		vb_metric_backlog(0);
 	return VB_OK;
 }
@@ -499,6 +558,9 @@ vb_outbox_settle(VbOutbox *ob, int timeout_ms)
 	if (vb_ledger_inflight(ob->ledger) > 0)
 		vb_warn("%d events still in flight while giving partitions up: they may be published twice",
 				vb_ledger_inflight(ob->ledger));
+	/* Parked events go with their partitions; those kept are fetched again. */
+	vb_ledger_unpark(ob->ledger);
+	vb_metric_parked(0);
 }
 
 /*

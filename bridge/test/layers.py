@@ -15,7 +15,7 @@ import sys
 
 LAYERS = {
     0: ["util", "log", "event", "pgwire", "latency", "options", "config", "metrics",
-        "msglist", "ledger", "trace", "spanq"],
+        "msglist", "park", "ledger", "trace", "spanq"],
     1: ["lifecycle", "db", "pipeline", "http", "mock", "tracer", "zipkin"],
     2: ["producer", "consumer", "offsets"],
     3: ["outbox", "batch"],

@@ -91,7 +91,7 @@ test_failure(void)
 	VbLanded	r;
 
 	vb_ledger_set_synced(l, true);
-	vb_ledger_delivered(a1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	vb_ledger_delivered(a1, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
 	vb_ledger_delivered(b1, 0);
 	vb_ledger_delivered(a2, 0);
 	r = vb_ledger_land(l, 5000, 30000);
@@ -162,6 +162,141 @@ test_no_key_and_unproduced(void)
 	vb_ledger_free(l);
 }
 
+/* Whether ids[0..n) holds id. */
+static bool
+has(const int64_t *ids, int n, int64_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+static void
+test_permanent_parks(void)
+{
+	VbLedger   *l = vb_ledger_new(topics);
+	VbFlight   *a1 = add(l, 1, VB_KIND_READ, "A");
+	VbFlight   *b2 = add(l, 2, VB_KIND_READ, "B");
+	VbFlight   *a3 = add(l, 3, VB_KIND_READ, "A");
+	VbEvent		a4 = {.event_id = 4, .kind = VB_KIND_READ, .key = "A", .key_len = 1};
+	VbEvent		b5 = {.event_id = 5, .kind = VB_KIND_READ, .key = "B", .key_len = 1};
+	VbEvent		a6 = {.event_id = 6, .kind = VB_KIND_EMAIL, .key = "A", .key_len = 1};
+	int64_t    *excl;
+	int			n;
+	VbLanded	r;
+
+	vb_ledger_set_synced(l, true);
+	vb_ledger_delivered(a1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	vb_ledger_delivered(b2, 0);
+	vb_ledger_delivered(a3, 0);
+	r = vb_ledger_land(l, 5000, 30000);
+	is_int(r.parked, 1, "a record too large for its topic is parked");
+	is_int(r.failed, 0, "not a failure of the whole flight");
+	is_int(r.acked, 1, "B's event is acknowledged");
+	ok(!vb_ledger_failing(l) && vb_ledger_synced(l), "nothing stops: not failing, still in sync");
+	ok(!vb_ledger_backing_off(l, 5001), "no backoff for the other events");
+	is_int(vb_ledger_parked(l), 2, "the parked event and A's later one, delivered but held");
+	n = vb_ledger_exclude(l, &excl);
+	ok(has(excl, n, 1) && has(excl, n, 3) && has(excl, n, 2), "fetches leave out the parked, the held and the acknowledged");
+	free(excl);
+	ok(vb_ledger_hold(l, &a4), "a new event with A's key waits behind it");
+	ok(!vb_ledger_hold(l, &b5), "another key's is produced");
+	ok(!vb_ledger_hold(l, &a6), "so is A's on another topic");
+	is_int(vb_ledger_retry_due(l, 5049), 0, "not retried before its backoff");
+	is_int(vb_ledger_retry_due(l, 5100), 1, "retried after 50-100 ms");
+	n = vb_ledger_exclude(l, &excl);
+	ok(!has(excl, n, 1) && has(excl, n, 3) && has(excl, n, 4), "the next fetch takes it alone");
+	free(excl);
+	a1 = add(l, 1, VB_KIND_READ, "A");
+	vb_ledger_delivered(a1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	r = vb_ledger_land(l, 5300, 30000);
+	is_int(r.parked, 1, "it fails again: parked again");
+	is_int(vb_ledger_retry_due(l, 5349), 0, "the second backoff is longer (100-200 ms)");
+	is_int(vb_ledger_fetched(l, true), 0, "a parked event not released is not gone");
+	is_int(vb_ledger_retry_due(l, 5500), 1, "then it is retried");
+	a1 = add(l, 1, VB_KIND_READ, "A");
+	is_int(vb_ledger_fetched(l, true), 0, "fetched and in flight: not gone");
+	vb_ledger_delivered(a1, 0);
+	r = vb_ledger_land(l, 5800, 30000);
+	is_int(r.acked, 1, "delivered at last: acknowledged");
+	is_int(r.released, 3, "it and the two events held behind it are released");
+	is_int(vb_ledger_parked(l), 0, "nothing parked");
+	ok(!vb_ledger_hold(l, &a4), "A's events are produced again");
+	vb_ledger_free(l);
+}
+
+static void
+test_dead_letter_stripped(void)
+{
+	VbLedger   *l = vb_ledger_new(topics);
+	VbFlight   *d = add(l, 7, VB_KIND_DEAD_LETTER, NULL);
+	VbFlight   *d2;
+	int64_t    *excl;
+	int			n;
+	VbLanded	r;
+
+	vb_ledger_delivered(d, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	r = vb_ledger_land(l, 1000, 30000);
+	is_int(r.stripped, 1, "a dead letter too large for its topic is to be stripped");
+	ok(vb_ledger_strip(l, 7), "sent again without its value");
+	n = vb_ledger_exclude(l, &excl);
+	ok(!has(excl, n, 7), "at once: the next fetch takes it");
+	free(excl);
+	d = add(l, 7, VB_KIND_DEAD_LETTER, NULL);
+	vb_ledger_delivered(d, 0);
+	r = vb_ledger_land(l, 1010, 30000);
+	is_int(r.acked, 1, "the stripped dead letter is delivered");
+	ok(!vb_ledger_strip(l, 7) && vb_ledger_parked(l) == 0, "and forgotten");
+
+	/* A read event too large is not stripped, only parked. */
+	d = add(l, 8, VB_KIND_READ, "A");
+	vb_ledger_delivered(d, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	r = vb_ledger_land(l, 1020, 30000);
+	ok(r.stripped == 0 && r.parked == 1 && !vb_ledger_strip(l, 8), "only dead letters lose their value");
+
+	/* A stripped dead letter that still fails backs off. */
+	d2 = add(l, 9, VB_KIND_DEAD_LETTER, "k");
+	vb_ledger_delivered(d2, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	(void) vb_ledger_land(l, 1030, 30000);
+	d2 = add(l, 9, VB_KIND_DEAD_LETTER, "k");
+	vb_ledger_delivered(d2, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+	r = vb_ledger_land(l, 1040, 30000);
+	ok(r.parked == 1 && r.stripped == 0, "stripped and still too large: parked with a backoff");
+	is_int(vb_ledger_retry_due(l, 1041), 0, "not retried at once");
+
+	/* A released parked event that a complete fetch did not find is gone. */
+	is_int(vb_ledger_retry_due(l, 100000), 2, "both due");
+	is_int(vb_ledger_fetched(l, false), 0, "an incomplete fetch proves nothing");
+	is_int(vb_ledger_fetched(l, true), 2, "a complete fetch without them: gone");
+	is_int(vb_ledger_parked(l), 0, "nothing parked");
+	vb_ledger_free(l);
+}
+
+static void
+test_topic_error(void)
+{
+	VbLedger   *l = vb_ledger_new(topics);
+	VbFlight   *a = add(l, 1, VB_KIND_READ, "A");
+	VbFlight   *b = add(l, 2, VB_KIND_READ, "B");
+	VbFlight   *e = add(l, 3, VB_KIND_EMAIL, "B");
+	VbEvent		c = {.event_id = 4, .kind = VB_KIND_READ, .key = "C", .key_len = 1};
+	VbLanded	r;
+
+	vb_ledger_delivered(a, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	vb_ledger_delivered(b, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	vb_ledger_delivered(e, 0);
+	r = vb_ledger_land(l, 1000, 30000);
+	is_int(r.parked, 1, "a topic not writable: its first event is parked");
+	is_int(vb_ledger_parked(l), 2, "the second waits behind it, whatever its key");
+	is_int(r.acked, 1, "the email topic goes on");
+	ok(vb_ledger_hold(l, &c), "every new event of the topic waits");
+	vb_ledger_forget(l);
+	is_int(vb_ledger_parked(l), 0, "another database: parked events are forgotten");
+	ok(!vb_ledger_hold(l, &c), "and fetched again");
+	vb_ledger_free(l);
+}
+
 int
 main(void)
 {
@@ -171,5 +306,8 @@ main(void)
 	test_failure();
 	test_backoff_grows();
 	test_no_key_and_unproduced();
+	test_permanent_parks();
+	test_dead_letter_stripped();
+	test_topic_error();
 	return unit_done();
 }

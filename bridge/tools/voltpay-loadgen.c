@@ -27,7 +27,8 @@
  * duplicate, conflict, invalid), variant (for invalid: bad_iban,
  * bad_amount, invalid_json, missing_field, key_mismatch,
  * unknown_currency, and with --invalid-kinds all also empty, tombstone,
- * too_large, binary, deep_json, bad_field), expect (applied, duplicate,
+ * too_large, binary, deep_json, bad_field; huge, 1.5 MB, only when named),
+ * expect (applied, duplicate,
  * rejected), reason (expected rejection reason), sha256 of the value,
  * seq, amount, currency, email, and with --manifest-payloads the value
  * ("payload", or "payload_b64" when it is not UTF-8 text).
@@ -62,8 +63,9 @@
 #include "lib/jsonout.h"
 
 #define LG_RING_SIZE		4096	/* recent valid messages for duplicates */
-#define LG_MAX_PAYLOAD		(80 * 1024)
 #define LG_TOO_LARGE_BYTES	(70 * 1024)
+#define LG_HUGE_BYTES		(1500 * 1000)	/* above Kafka's default 1 MB limits */
+#define LG_MAX_PAYLOAD		(LG_HUGE_BYTES + 64 * 1024)
 
 /* Set by SIGINT/SIGTERM. */
 static volatile sig_atomic_t run = 1;
@@ -298,7 +300,11 @@ typedef struct LgMsg
 	int			null_value;
 } LgMsg;
 
-/* Invalid variants, their expected reasons, and whether they are default. */
+/*
+ * Invalid variants, their expected reasons, and whether they are default
+ * (2: only when named, not in "all": a huge record needs a topic and
+ * brokers that take it, and the producer's message.max.bytes is raised).
+ */
 static const struct
 {
 	const char *name;
@@ -317,6 +323,7 @@ static const struct
 	{"binary", "invalid_json", 0},
 	{"deep_json", "invalid_json", 0},
 	{"bad_field", "invalid_field", 0},
+	{"huge", "too_large", 2},
 };
 
 #define LG_NVARIANTS LG_N(lg_variants)
@@ -782,16 +789,17 @@ lg_make_invalid(LgMsg *m, char *buf)
 		buf[0] = '\0';
 		return 0;
 	}
-	if (strcmp(name, "too_large") == 0)
+	if (strcmp(name, "too_large") == 0 || strcmp(name, "huge") == 0)
 	{
-		/* A well-formed message padded past 64 KiB with a long field. */
+		/* A well-formed message padded past 64 KiB (or 1.5 MB). */
 		char	   *p;
+		size_t		size = name[0] == 'h' ? LG_HUGE_BYTES : LG_TOO_LARGE_BYTES;
 
 		m->message_id[0] = '\0';
 		len = lg_render(&f, NULL, buf);
 		p = buf + len - 1;		/* the closing brace */
 		p += sprintf(p, ",\"padding\":\"");
-		while ((size_t) (p - buf) < LG_TOO_LARGE_BYTES)
+		while ((size_t) (p - buf) < size)
 			*p++ = 'x';
 		p += sprintf(p, "\"}");
 		return (size_t) (p - buf);
@@ -970,8 +978,8 @@ lg_set_variants(const char *list)
 
 		for (i = 0; i < LG_NVARIANTS; i++)
 		{
-			if (strcmp(tok, "all") == 0 ||
-				(strcmp(tok, "default") == 0 && lg_variants[i].dflt) ||
+			if ((strcmp(tok, "all") == 0 && lg_variants[i].dflt != 2) ||
+				(strcmp(tok, "default") == 0 && lg_variants[i].dflt == 1) ||
 				strcmp(tok, lg_variants[i].name) == 0)
 			{
 				lg_variant_on[i] = 1;
@@ -1008,7 +1016,7 @@ lg_usage(FILE *fp)
 			"  --invalid-kinds LIST        comma-separated, \"default\" or \"all\":");
 	for (i = 0; i < LG_NVARIANTS; i++)
 		fprintf(fp, "%s%s%s", i % 4 == 0 ? "\n                                " : " ",
-				lg_variants[i].name, lg_variants[i].dflt ? "*" : "");
+				lg_variants[i].name, lg_variants[i].dflt == 1 ? "*" : "");
 	fprintf(fp,
 			"\n"
 			"  --email-fraction F          valid messages with customer_email (0.3)\n"
@@ -1067,6 +1075,8 @@ main(int argc, char **argv)
 	cli_conf_set(conf, "acks", "all");
 	cli_conf_set(conf, "linger.ms", "5");
 	cli_conf_set(conf, "partitioner", "murmur2_random");
+	/* Room for a "huge" record (1.5 MB); batches stay at batch.size. */
+	cli_conf_set(conf, "message.max.bytes", "2000000");
 	lg_set_variants("default");
 
 	while ((c = getopt_long(argc, argv, "b:t:n:r:X:h", longopts, NULL)) != -1)

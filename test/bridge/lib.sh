@@ -281,7 +281,7 @@ vb_dump_db() {
 	local dir=${1:-$VB_DIR} db=${2:-$VB_DBNAME}
 	vb_psql -d "$db" <<-EOF
 		\copy (SELECT p.message_id, p.payment_id, p.account_id, p.amount, p.currency, p.customer_email, p.remittance_info, p.src_topic, p.src_partition, p.src_offset, encode(i.payload_hash, 'hex') AS payload_hash FROM voltpay.payments AS p LEFT JOIN voltpay.idempotency AS i USING (message_id)) TO '$dir/payments.csv' WITH (FORMAT csv, HEADER)
-		\copy (SELECT rejection_id, message_id, reason, detail, sqlstate, record_key, topic, partition, "offset", encode(sha256(payload), 'hex') AS payload_sha256 FROM voltpay.rejected_messages) TO '$dir/rejected.csv' WITH (FORMAT csv, HEADER)
+		\copy (SELECT rejection_id, message_id, reason, detail, sqlstate, record_key, topic, partition, "offset", encode(sha256(payload), 'hex') AS payload_sha256, octet_length(payload) AS payload_len FROM voltpay.rejected_messages) TO '$dir/rejected.csv' WITH (FORMAT csv, HEADER)
 		\o $dir/outbox_pending.txt
 		SELECT count(*) FROM voltpay.outbox;
 	EOF

@@ -26,7 +26,7 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-kafka-test.XXXXXX)}
 . test/bridge/lib.sh
 . test/kafka/broker.sh
 
-SINGLE_SCENARIOS=(topics happy_path duplicates sigkill pg_restart transactions)
+SINGLE_SCENARIOS=(topics happy_path duplicates permanent_errors sigkill pg_restart transactions)
 CLUSTER_SCENARIOS=(broker_failure two_bridges)
 
 for b in voltpay-bridge voltpay-loadgen voltpay-topic-dump voltpay-topics voltpay-txproducer; do
@@ -169,6 +169,60 @@ scenario_duplicates() {
 	vb_wait_caught_up 90 || fail "bridge did not catch up" || return 1
 	stop_bridge 1 || return 1
 	check
+}
+
+# Permanent producer errors on a real broker (issue 15).  The input topic
+# takes records of 1.5 MB (max.message.bytes raised); the bridge's
+# dead-letter topic does not exist when the load starts.  Its dead letters
+# fail (unknown topic) and are parked, one retried with a growing backoff
+# and the rest held, while every read and e-mail event is published.  Then
+# the topic is created with voltpay-topics, with Kafka's default limits:
+# the parked dead letters go out, and the broker refuses the two that carry
+# a 1.5 MB value (the bridge's producer lets them through with
+# message.max.bytes raised), which are sent again without their value.
+scenario_permanent_errors() {
+	local late=payment_writer_dlq_${VB_NAME}_late junk=vk_junk_$VB_NAME n other dlq i
+	use_topics --config max.message.bytes=2000000 || return 1
+	VB_DLQ_TOPIC=$late
+	start_bridge 1 -X producer.message.max.bytes=2000000 \
+		-X producer.topic.metadata.propagation.max.ms=2000 || return 1
+	vb_loadgen --count 2 --accounts 2 --first-account 900 --invalid-fraction 1 \
+		--invalid-kinds huge --seed "$VK_SEED" || fail "loadgen (huge records) failed" || return 1
+	vb_loadgen --count 2000 --accounts 300 --email-fraction 0.3 --invalid-fraction 0.03 \
+		--seed "$((VK_SEED + 1))" || fail "loadgen failed" || return 1
+	# Every payment applied and its events published; only dead letters wait.
+	for i in $(seq 180); do
+		read -r other dlq < <(vb_psql -d "$VB_DBNAME" -F ' ' -c "
+			SELECT count(*) FILTER (WHERE kind <> 'dead_letter'), count(*) FILTER (WHERE kind = 'dead_letter')
+			  FROM voltpay.outbox")
+		n=$(vb_bridge_metric 1 voltpay_bridge_outbox_parked_events)
+		# vb_backlog: input positions behind plus outbox rows.
+		[ "$other" = 0 ] && [ "${dlq:-0}" -gt 2 ] && [ "${n:-0}" -gt 0 ] &&
+			[ "$(vb_backlog)" = "$dlq" ] && break
+		sleep 0.5
+	done
+	note "dead-letter topic missing: $dlq dead letters waiting, $n parked, other events: $other pending"
+	[ "$other" = 0 ] && [ "${dlq:-0}" -gt 2 ] && [ "${n:-0}" -gt 0 ] ||
+		fail "with the dead-letter topic missing, the other events were not all published ($other pending, $dlq dead letters, $n parked)" || return 1
+	grep -q 'cannot be delivered (a permanent error)' "$VB_DIR/bridge-1.log" ||
+		fail "no log line for the parked dead letter" || return 1
+	vk_topics --input-topic "${junk}_in" --read-topic "${junk}_read" --email-topic "${junk}_email" \
+		--dead-letter-topic "$late" --partitions 10 >>"$VB_DIR/topics.log" 2>&1 ||
+		fail "voltpay-topics could not create $late" || return 1
+	vb_wait_caught_up 120 || fail "the parked dead letters did not go out" || return 1
+	[ "$(vb_bridge_metric 1 voltpay_bridge_outbox_parked_events)" = 0 ] ||
+		fail "events are still parked" || return 1
+	[ "$(vb_bridge_metric 1 voltpay_bridge_dead_letter_values_omitted_total)" -ge 2 ] ||
+		fail "the broker's refusals did not strip the dead letters" || return 1
+	grep -q 'Broker: Message size too large' "$VB_DIR/bridge-1.log" ||
+		fail "the broker did not refuse the 1.5 MB dead letters" || return 1
+	stop_bridge 1 || return 1
+	check || return 1
+	grep -q "dlq events without their value (too large): 2$" "$VB_DIR/checker.out" ||
+		fail "the checker did not see 2 dead letters without their value" || return 1
+	vk_topics --input-topic "${junk}_in" --read-topic "${junk}_read" --email-topic "${junk}_email" \
+		--dead-letter-topic "$late" --delete --timeout 30 >/dev/null 2>&1
+	return 0
 }
 
 # SIGKILL while messages arrive, at least three times, each a random
