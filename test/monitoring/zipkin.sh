@@ -18,8 +18,10 @@
 # letter's publish span; D has no trace at all.  A's events carry its
 # tracestate; the log lines about C name its writer span (span_id).
 #
-# Then Zipkin is killed and 3,000 messages are sent: every one is applied,
-# the bridge stays ready, and spans_dropped_total counts the spans lost.
+# Then 3,000 messages with Zipkin up, 3,000 with it hanging (SIGSTOP) and
+# 3,000 with it killed: every one is applied, as fast as with it up (within
+# 3 x + 5 s), the bridge stays ready, and spans_dropped_total counts the
+# spans lost.
 #
 #   test/monitoring/zipkin.sh WORKDIR
 #
@@ -230,22 +232,48 @@ done
 	sys.exit(1 if fails else 0)
 EOF
 
-# Zipkin down: applies go on, the spans are dropped and counted.
-kill "$ZK_PID"
+# Zipkin up, then hanging (SIGSTOP: the kernel still accepts connections,
+# nothing answers), then down (killed): 3,000 messages each.  Applies go on
+# at the rate they had with Zipkin up (a loose bound: a bridge that waited
+# for the backend would take 2 s per post of 500 spans, minutes here), the
+# spans are dropped and counted, the bridge stays ready.
+load() {	# load SEED: 3,000 messages, all applied; secs = how long
+	local applied0 applied t0
+	applied0=$(vb_bridge_metric 1 voltpay_bridge_messages_applied_total)
+	t0=$(date +%s.%N)
+	vb_loadgen -n 3000 --seed "$1" --accounts 500 >/dev/null || die "load generator failed"
+	vb_wait_caught_up 60 || die "the bridge did not apply 3,000 messages within 60 s ($2)"
+	secs=$(echo "$(date +%s.%N) - $t0" | bc)
+	applied=$(($(vb_bridge_metric 1 voltpay_bridge_messages_applied_total) - applied0))
+	[ "$applied" = 3000 ] || die "$applied of 3000 messages applied ($2)"
+	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${VB_BRIDGE_PORT[1]}/readyz" ||
+		die "the bridge is not ready ($2)"
+}
+slower() {	# slower SECS BASE: more than 3 x BASE + 5 s
+	python3 -c "import sys; sys.exit(0 if $1 > 3 * $2 + 5 else 1)"
+}
+load 13 "Zipkin up"
+up=$secs
+dropped0=$(vb_bridge_metric 1 voltpay_bridge_spans_dropped_total)
+kill -STOP "$ZK_PID"
+load 14 "Zipkin hanging"
+hung=$secs
+sleep 2.5	# a post waits 2 s for an answer, then its spans count as dropped
+dropped1=$(vb_bridge_metric 1 voltpay_bridge_spans_dropped_total)
+kill -KILL "$ZK_PID"
 wait "$ZK_PID" 2>/dev/null
 ZK_PID=
-applied0=$(vb_bridge_metric 1 voltpay_bridge_messages_applied_total)
-t0=$(date +%s.%N)
-vb_loadgen -n 3000 --seed 13 --accounts 500 >/dev/null || die "load generator failed"
-vb_wait_caught_up 60 || die "the bridge did not apply 3,000 messages within 60 s with Zipkin down"
-secs=$(echo "$(date +%s.%N) - $t0" | bc)
-applied=$(($(vb_bridge_metric 1 voltpay_bridge_messages_applied_total) - applied0))
+load 15 "Zipkin down"
+down=$secs
+# The hanging backend's last posts time out (2 s) after the load: wait.
+sleep 3
 dropped=$(vb_bridge_metric 1 voltpay_bridge_spans_dropped_total)
-[ "$applied" = 3000 ] || die "with Zipkin down $applied of 3000 messages were applied"
-[ -n "$dropped" ] && [ "$dropped" -gt 3000 ] ||
-	die "with Zipkin down spans_dropped_total is ${dropped:-missing}, expected more than 3000"
-curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${VB_BRIDGE_PORT[1]}/readyz" ||
-	die "the bridge is not ready with Zipkin down"
+slower "$hung" "$up" && die "with Zipkin hanging 3,000 messages took $hung s, $up s with it up"
+slower "$down" "$up" && die "with Zipkin down 3,000 messages took $down s, $up s with it up"
+[ "${dropped0:-0}" = 0 ] || die "$dropped0 spans dropped while Zipkin was up"
+[ -n "$dropped1" ] && [ "$dropped1" -gt 0 ] || die "no span counted as dropped with Zipkin hanging"
+[ -n "$dropped" ] && [ "$dropped" -gt $((dropped1 + 3000)) ] ||
+	die "with Zipkin down spans_dropped_total went from $dropped1 to ${dropped:-missing}, expected 3000 more at least"
 grep -q '"span export to .* failed' "$VB_DIR/bridge-1.log" || die "no warning about the failing export"
-printf 'zipkin: ok (Zipkin down: 3000 messages applied in %.1f s, %s spans dropped and counted)\n' \
-	"$secs" "$dropped"
+printf 'zipkin: ok (3000 messages each: %.1f s with Zipkin up, %.1f s hanging, %.1f s down; %s spans dropped and counted)\n' \
+	"$up" "$hung" "$down" "$dropped"
