@@ -19,7 +19,11 @@
 # the load generator's start); and (d) a short profiling run at
 # --log-level debug (slower: a log line per message) whose JSON log
 # timestamps split the bridge's main loop into its phases (fill, apply,
-# outbox fetch, produce and delivery, acknowledge).  Every bridge run records its peak
+# outbox fetch, produce and delivery, acknowledge).  With tracing (the
+# default), each round also runs (b) with span export on
+# (--zipkin-url to bench/zipkin-sink.py, a stand-in that takes and counts
+# the spans) at the default --trace-sample-ratio and at 1 (every payment),
+# in alternating order with the export-off run: their rates side by side.  Every bridge run records its peak
 # memory (VmHWM), its CPU time and that of its database backend and of the
 # mock cluster, its /metrics, and pg_stat_statements of its statements.
 # Prints a table and writes bench/results/bridge.json.
@@ -49,6 +53,10 @@
 #                                   alternating order, and the results
 #                                   compare both side by side (ratio to
 #                                   (a), CPU seconds per 100,000 payments)
+#   VOLTPAY_BRIDGE_BENCH_TRACE      1 (default) runs (b) also with span
+#                                   export on at the default ratio and at 1;
+#                                   0 skips them
+#   VOLTPAY_BRIDGE_BENCH_OUT        the JSON written (bench/results/bridge.json)
 #   VB_BIN                          directory of the bridge binaries (bridge)
 #
 # The binaries are copied at the start, so that a rebuild during the run
@@ -62,9 +70,10 @@ N=${VOLTPAY_BRIDGE_BENCH_N:-100000}
 ROUNDS=${VOLTPAY_BRIDGE_BENCH_ROUNDS:-5}
 PROFILE_N=${VOLTPAY_BRIDGE_BENCH_PROFILE_N:-20000}
 LIVE=${VOLTPAY_BRIDGE_BENCH_LIVE:-1}
+TRACE=${VOLTPAY_BRIDGE_BENCH_TRACE:-1}
 src_bin=${VB_BIN:-bridge}
 mock_bin=${VOLTPAY_BRIDGE_BENCH_MOCK:-$src_bin/voltpay-mockkafka}
-out=bench/results/bridge.json
+out=${VOLTPAY_BRIDGE_BENCH_OUT:-bench/results/bridge.json}
 TOPIC=payment_writer_topic
 LIVE_TOPIC=bench_live_input
 PROFILE_TOPIC=bench_profile_input
@@ -191,6 +200,15 @@ psql -c 'CREATE EXTENSION pg_stat_statements'
 	>"$work/mock.out" 2>"$work/mock.log" &
 mock_pid=$!
 PIDS+=("$mock_pid")
+# The span sink of the tracing runs.
+sink_url=
+if [ "$TRACE" = 1 ]; then
+	python3 bench/zipkin-sink.py "$work/sink.port" 2>"$work/sink.log" &
+	PIDS+=("$!")
+	for _ in $(seq 100); do [ -s "$work/sink.port" ] && break; sleep 0.05; done
+	[ -s "$work/sink.port" ] || { echo "bench: the span sink did not start" >&2; exit 1; }
+	sink_url=http://127.0.0.1:$(cat "$work/sink.port")/api/v2/spans
+fi
 brokers=
 for _ in $(seq 300); do
 	brokers=$(sed -n 's/^bootstrap.servers=//p' "$work/mock.out" 2>/dev/null || true)
@@ -430,7 +448,13 @@ for r in $(seq "$ROUNDS"); do
 		run_indb "$r"
 		run_bridge pre "$r" "$TOPIC" "$N"
 		[ -z "$BASELINE" ] || run_bridge base "$r" "$TOPIC" "$N"
+		[ "$TRACE" != 1 ] || run_bridge trace "$r" "$TOPIC" "$N" --zipkin-url "$sink_url"
+		[ "$TRACE" != 1 ] || run_bridge trace_all "$r" "$TOPIC" "$N" --zipkin-url "$sink_url" \
+			--trace-sample-ratio 1
 	else
+		[ "$TRACE" != 1 ] || run_bridge trace_all "$r" "$TOPIC" "$N" --zipkin-url "$sink_url" \
+			--trace-sample-ratio 1
+		[ "$TRACE" != 1 ] || run_bridge trace "$r" "$TOPIC" "$N" --zipkin-url "$sink_url"
 		[ -z "$BASELINE" ] || run_bridge base "$r" "$TOPIC" "$N"
 		run_bridge pre "$r" "$TOPIC" "$N"
 		run_indb "$r"
@@ -576,6 +600,8 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	        "events_published": int(sum(v for k, v in vals.items() if k.startswith(p + "events_published_total"))),
 	        "retries": int(sum(v for k, v in vals.items() if k.startswith(p + "retries_total"))),
 	        "errors": int(sum(v for k, v in vals.items() if k.startswith(p + "errors_total"))),
+	        "spans_exported": int(vals.get(p + "spans_exported_total", 0)),
+	        "spans_dropped": int(vals.get(p + "spans_dropped_total", 0)),
 	        "db_time": db_time(r["pgss"]),
 	        "pg_stat_statements": r["pgss"],
 	    }
@@ -643,6 +669,24 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	                   "bridge_cpu_s_per_100k": med([r["bridge_cpu_s_per_100k"] for r in brows])},
 	        "end_to_end_runs": [base[k] for k in sorted(base)],
 	    }
+	traced = {kind: {r["round"]: summarise(r) for r in runs if r["kind"] == kind}
+	          for kind in ("trace", "trace_all")}
+	if traced["trace"] or traced["trace_all"]:
+	    res["tracing"] = {}
+	    for kind, label in (("trace", "default_ratio"), ("trace_all", "ratio_1")):
+	        t = traced[kind]
+	        trows = [{"round": k, "end_to_end_payments_per_s": t[k]["payments_per_s"],
+	                  "vs_export_off": round(t[k]["payments_per_s"] / pre[k]["payments_per_s"], 3),
+	                  "bridge_cpu_s_per_100k": per100k(t[k]), "vmhwm_mib": t[k]["vmhwm_mib"],
+	                  "spans_exported": t[k]["spans_exported"], "spans_dropped": t[k]["spans_dropped"]}
+	                 for k in sorted(t) if k in pre]
+	        res["tracing"][label] = {
+	            "rounds": trows,
+	            "median": {"vs_export_off": med([r["vs_export_off"] for r in trows]),
+	                       "end_to_end_payments_per_s": med([r["end_to_end_payments_per_s"] for r in trows]),
+	                       "bridge_cpu_s_per_100k": med([r["bridge_cpu_s_per_100k"] for r in trows])},
+	            "end_to_end_runs": [t[k] for k in sorted(t)],
+	        }
 	json.dump(res, open(out, "w"), indent=2)
 
 	print()
@@ -669,6 +713,16 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	          res["binaries"]["baseline"]["version"], bm["ratio"],
 	          ", ".join("%.3f" % r["ratio"] for r in res["baseline"]["rounds"]), bm["bridge_cpu_s_per_100k"],
 	          ", ".join("%.2f" % r["bridge_cpu_s_per_100k"] for r in res["baseline"]["rounds"])))
+	for label, name in (("default_ratio", "span export on, default ratio"), ("ratio_1", "span export on, ratio 1")):
+	    tr = res.get("tracing", {}).get(label)
+	    if not tr:
+	        continue
+	    tm = tr["median"]
+	    print("%s, same rounds: %.0f payments/s, %.3f x export off (rounds: %s), CPU s per 100,000 %.2f, "
+	          "spans exported/dropped per run %s" % (
+	          name, tm["end_to_end_payments_per_s"], tm["vs_export_off"],
+	          ", ".join("%.3f" % r["vs_export_off"] for r in tr["rounds"]), tm["bridge_cpu_s_per_100k"],
+	          ", ".join("%d/%d" % (r["spans_exported"], r["spans_dropped"]) for r in tr["rounds"])))
 	for s in live:
 	    print("(c) load generator producing concurrently at full speed (%s messages/s): %d payments/s end to end, "
 	          "VmHWM %.1f MiB" % (s.get("loadgen_messages_per_s"), s["payments_per_s"], s["vmhwm_mib"]))

@@ -9,7 +9,7 @@ debs=(
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
-	librdkafka-dev libpq-dev libmicrohttpd-dev
+	librdkafka-dev libpq-dev libmicrohttpd-dev libcurl4-openssl-dev
 	libjansson-dev libssl-dev kcat openssl curl
 	gcc make pkg-config valgrind python3
 	clang libclang-rt-14-dev

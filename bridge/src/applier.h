@@ -14,6 +14,9 @@
 #include "consumer.h"
 #include "db.h"
 #include "outbox.h"
+#include "spanq.h"
+#include "tracer.h"
+#include "zipkin.h"
 
 typedef struct VbLoop VbLoop;
 
@@ -23,6 +26,9 @@ struct VbLoop
 	VbDb	   *db;
 	VbConsumer *consumer;
 	VbOutbox   *outbox;
+	VbTracer   *tracer;			/* NULL: no span export */
+	VbSpanQueue *spans;
+	VbZipkin   *zipkin;
 	int64_t		batch_clock_us; /* last commit, or when the pipeline went */
 	bool		publish_due;	/* new events may be in the outbox */
 	int64_t		publish_idle_at;	/* next fetch when nothing is due */
@@ -40,5 +46,7 @@ extern void vb_applier_quarantined(void *arg, rd_kafka_message_t *m);
 extern void vb_applier_resync(void *arg, const char *why);
 extern bool vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts);
 extern VbStatus vb_applier_reconnected(void *arg, VbError *err);
+extern VbStatus vb_applier_trace_start(VbLoop *L, VbError *err);
+extern void vb_applier_trace_stop(VbLoop *L);
 
 #endif							/* VOLTPAY_APPLIER_H */

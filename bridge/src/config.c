@@ -156,6 +156,8 @@ cfg_defaults(VbConfig *conf)
 	conf->http_port = VB_DEFAULT_HTTP_PORT;
 	conf->shutdown_timeout_s = VB_DEFAULT_SHUTDOWN_S;
 	conf->max_retry_backoff_ms = VB_DEFAULT_MAX_BACKOFF_MS;
+	conf->zipkin_url = vb_xstrdup("");
+	conf->trace_sample_ratio = VB_DEFAULT_TRACE_RATIO;
 	conf->log_level = VB_LOG_INFO;
 }
 
@@ -326,6 +328,7 @@ vb_config_free(VbConfig *conf)
 	free(conf->db);
 	free(conf->db_role);
 	free(conf->http_addr);
+	free(conf->zipkin_url);
 	free(conf->config_file);
 	for (int i = 0; i < conf->nprops; i++)
 	{

@@ -64,6 +64,8 @@ typedef struct VbApplyChunk
 	rd_kafka_message_t **msgs;
 	int			n;
 	void	   *arg;			/* for the callbacks */
+	const char **traceparents;	/* NULL, or per message one to send instead
+								 * of its header (NULL: the header) */
 } VbApplyChunk;
 
 /* db.c */

@@ -168,6 +168,16 @@ vb_ledger_delivered(VbFlight *f, int err)
 }
 
 /*
+ * vb_flight_kind
+ *	  The VB_KIND_* of an event in flight (for its publish span).
+ */
+int
+vb_flight_kind(const VbFlight *f)
+{
+	return f->kind;
+}
+
+/*
  * vb_flight_message_id
  *	  The message id of the event, or NULL.
  */

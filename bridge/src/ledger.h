@@ -36,6 +36,7 @@ extern void vb_ledger_free(VbLedger *l);
 extern VbFlight *vb_ledger_add(VbLedger *l, VbEvent *e);
 extern void vb_ledger_delivered(VbFlight *f, int err);
 extern const char *vb_flight_message_id(const VbFlight *f);
+extern int	vb_flight_kind(const VbFlight *f);
 extern const char *vb_flight_key(const VbFlight *f, size_t *len);
 extern VbLanded vb_ledger_land(VbLedger *l, int64_t now_ms, int backoff_cap_ms);
 

@@ -3,7 +3,7 @@
  * log.c
  *	  JSON-lines logging on stderr: one object per line with time, level,
  *	  msg and, where one is involved, topic, partition, offset,
- *	  message_id, trace_id, sqlstate and error.
+ *	  message_id, trace_id, span_id, sqlstate and error.
  *
  * Lines are written whole under a mutex because librdkafka's threads log
  * through vb_log_rdkafka() too.
@@ -201,6 +201,8 @@ log_emit(int level, const VbLogCtx *ctx, const char *facility,
 			log_field_str(&b, "error", ctx->error);
 		if (ctx->trace_id)
 			log_field_str(&b, "trace_id", ctx->trace_id);
+		if (ctx->span_id)
+			log_field_str(&b, "span_id", ctx->span_id);
 	}
 	b.buf[b.len++] = '}';
 	b.buf[b.len++] = '\n';

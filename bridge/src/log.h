@@ -29,9 +29,10 @@ typedef struct VbLogCtx
 	const char *sqlstate;
 	const char *error;
 	const char *trace_id;
+	const char *span_id;
 } VbLogCtx;
 
-#define VB_LOGCTX_INIT {NULL, -1, -1, NULL, NULL, NULL, NULL}
+#define VB_LOGCTX_INIT {NULL, -1, -1, NULL, NULL, NULL, NULL, NULL}
 
 extern void vb_log_set_level(int level);
 extern bool vb_log_enabled(int level);

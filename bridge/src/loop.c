@@ -457,7 +457,8 @@ vb_loop_open(VbLoop *L, const char *brokers, VbError *err)
 {
 	const VbConsumerHooks hooks = {L, vb_applier_positions, loop_before_revoke, loop_assigned};
 
-	if (vb_outbox_new(L->conf, brokers, L->db, &L->outbox, err) != VB_OK)
+	if (vb_outbox_new(L->conf, brokers, L->db, &L->outbox, err) != VB_OK ||
+		vb_applier_trace_start(L, err) != VB_OK)
 		return err->status;
 	return vb_consumer_new(L->conf, brokers, &hooks, &L->consumer, err);
 }
@@ -474,6 +475,7 @@ vb_loop_close(VbLoop *L)
 		return;
 	vb_consumer_close(L->consumer);
 	vb_outbox_close(L->outbox);
+	vb_applier_trace_stop(L);
 	vb_db_free(L->db);
 	free(L);
 }

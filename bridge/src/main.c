@@ -93,7 +93,8 @@ main(int argc, char **argv)
 
 	if (vb_config_load(&conf, argc, argv, &err) != VB_OK)
 	{
-		fprintf(stderr, "%s\n", err.message);
+		/* A JSON line like every other, so log shippers parse it. */
+		vb_error("%s", err.message);
 		vb_config_free(&conf);
 		return VB_EXIT_CONFIG;
 	}
@@ -146,9 +147,9 @@ fail:
 	/* A refused TLS handshake or login is not a configuration typo. */
 	if (strcmp(err.sqlstate, "08001") == 0 && vb_secure_pg_exit(err.message))
 		status = vb_secure_pg_exit(err.message);
-	fprintf(stderr, "voltpay-bridge: %s%s\n",
-			status == VB_EXIT_TLS ? "the database's certificate could not be verified: " :
-			status == VB_EXIT_AUTH ? "the database refused the bridge: " : "", err.message);
+	vb_error("voltpay-bridge: %s%s",
+			 status == VB_EXIT_TLS ? "the database's certificate could not be verified: " :
+			 status == VB_EXIT_AUTH ? "the database refused the bridge: " : "", err.message);
 out:
 	vb_loop_close(loop);
 	vb_http_stop(http);

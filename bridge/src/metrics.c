@@ -73,6 +73,8 @@ static const char *const met_counter_info[VB_C__N][2] = {
 	{"batches_total", "Batches applied and committed."},
 	{"offset_commits_total", "Offset commits sent to Kafka."},
 	{"dead_letter_values_omitted_total", "Dead letters sent without their raw value, too large for the topic (it stays in voltpay.rejected_messages)."},
+	{"spans_exported_total", "Spans of sampled payments the tracing backend took (--zipkin-url)."},
+	{"spans_dropped_total", "Spans dropped: the export queue was full or a post failed (backend slow or down)."},
 };
 
 static const char *const met_error_names[VB_E__N] = {

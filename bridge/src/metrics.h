@@ -26,6 +26,8 @@ typedef enum VbCounter
 	VB_C_BATCHES,
 	VB_C_COMMITS,
 	VB_C_VALUES_OMITTED,
+	VB_C_SPANS_EXPORTED,
+	VB_C_SPANS_DROPPED,
 	VB_C__N
 } VbCounter;
 

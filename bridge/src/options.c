@@ -63,6 +63,16 @@ const VbOpt vb_opts[] = {
 	"Default: 30."},
 	{VB_OPT_BACKOFF, "max-retry-backoff-ms", 0, 1, "VOLTPAY_MAX_RETRY_BACKOFF_MS", "MS",
 		"Cap of the exponential retry backoff (100-3600000). Default: 30000."},
+	{VB_OPT_ZIPKIN_URL, "zipkin-url", 0, 1, "VOLTPAY_ZIPKIN_URL", "URL",
+		"Export the spans of sampled payments as Zipkin v2 JSON to this\n"
+		"endpoint (http://HOST:9411/api/v2/spans; an OpenTelemetry collector's\n"
+		"zipkin receiver takes it too), off the hot path: a bounded queue, spans\n"
+		"dropped and counted when the backend is slow or down. Empty (the\n"
+	"default): no export."},
+	{VB_OPT_TRACE_RATIO, "trace-sample-ratio", 0, 1, "VOLTPAY_TRACE_SAMPLE_RATIO", "RATIO",
+		"Share of messages without a traceparent whose spans are exported\n"
+		"(0-1); a message with a traceparent follows its sampled flag.\n"
+	"Default: 0.01."},
 	{VB_OPT_CONFIG, "config", 'c', 1, "VOLTPAY_CONFIG", "FILE",
 	"Config file of \"name = value\" lines (long option names)."},
 	{VB_OPT_PROPERTY, "property", 'X', 1, "VOLTPAY_PROPERTIES", "KEY=VALUE",
@@ -440,6 +450,25 @@ vb_opt_set(VbConfig *conf, const VbOpt *o, const char *value, char *err, size_t 
 		case VB_OPT_BACKOFF:
 			if (!opt_parse_int(value, 100, 3600000, &conf->max_retry_backoff_ms))
 				OPT_BAD("expected milliseconds from 100 to 3600000");
+			break;
+		case VB_OPT_ZIPKIN_URL:
+			if (*value && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+				OPT_BAD("expected an http:// or https:// URL, or empty");
+			opt_strset(&conf->zipkin_url, value);
+			break;
+		case VB_OPT_TRACE_RATIO:
+			{
+				char	   *end;
+				double		r;
+
+				errno = 0;
+				r = strtod(value, &end);
+				while (isspace((unsigned char) *end))
+					end++;
+				if (errno || end == value || *end != '\0' || !(r >= 0.0 && r <= 1.0))
+					OPT_BAD("expected a number from 0 to 1");
+				conf->trace_sample_ratio = r;
+			}
 			break;
 		case VB_OPT_CONFIG:
 			opt_strset(&conf->config_file, value);

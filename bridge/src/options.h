@@ -19,6 +19,7 @@
 #define VB_DEFAULT_HTTP_PORT		8187
 #define VB_DEFAULT_SHUTDOWN_S		30
 #define VB_DEFAULT_MAX_BACKOFF_MS	30000
+#define VB_DEFAULT_TRACE_RATIO		0.01
 
 /* Where a -X property goes. */
 typedef enum VbPropTarget
@@ -58,6 +59,8 @@ typedef struct VbConfig
 	int			http_port;		/* 0 = no HTTP server */
 	int			shutdown_timeout_s;
 	int			max_retry_backoff_ms;
+	char	   *zipkin_url;		/* "" = no span export */
+	double		trace_sample_ratio;
 	char	   *config_file;
 	int			log_level;
 	VbProp	   *props;
@@ -82,6 +85,8 @@ typedef enum VbOptId
 	VB_OPT_HTTP_PORT,
 	VB_OPT_SHUTDOWN,
 	VB_OPT_BACKOFF,
+	VB_OPT_ZIPKIN_URL,
+	VB_OPT_TRACE_RATIO,
 	VB_OPT_CONFIG,
 	VB_OPT_PROPERTY,
 	VB_OPT_PROPERTIES_FILE,

@@ -78,6 +78,8 @@ struct VbOutbox
 	int			npending;
 	int			cappending;
 	int64_t		next_sweep;		/* next fetch while in sync */
+	VbOutboxDeliveredFn on_delivered;	/* the tracer's, or NULL */
+	void	   *on_delivered_arg;
 };
 
 /*
@@ -104,6 +106,8 @@ ob_delivered(void *arg, void *opaque, rd_kafka_resp_err_t err)
 	VbFlight   *f = opaque;
 
 	vb_ledger_delivered(f, err);
+	if (ob->on_delivered)
+		ob->on_delivered(ob->on_delivered_arg, vb_flight_message_id(f), vb_flight_kind(f), err);
 	if (!err)
 	{
 		int64_t		ts = vb_latency_get(ob->latency, vb_flight_message_id(f));
@@ -138,6 +142,17 @@ vb_outbox_new(const VbConfig *conf, const char *brokers, VbDb *db, VbOutbox **ou
 	ob->latency = vb_latency_new();
 	*out = ob;
 	return VB_OK;
+}
+
+/*
+ * vb_outbox_on_delivered
+ *	  fn is told of every delivery report (the tracer's publish spans).
+ */
+void
+vb_outbox_on_delivered(VbOutbox *ob, VbOutboxDeliveredFn fn, void *arg)
+{
+	ob->on_delivered = fn;
+	ob->on_delivered_arg = arg;
 }
 
 /*

@@ -23,6 +23,10 @@ extern VbStatus vb_outbox_new(const VbConfig *conf, const char *brokers, VbDb *d
 							  VbOutbox **out, VbError *err);
 extern void vb_outbox_close(VbOutbox *ob);
 
+/* Told of every delivery report (message id, VB_KIND_*, error; 0: stored). */
+typedef void (*VbOutboxDeliveredFn) (void *arg, const char *message_id, int kind, int err);
+extern void vb_outbox_on_delivered(VbOutbox *ob, VbOutboxDeliveredFn fn, void *arg);
+
 extern VbStatus vb_outbox_pump(VbOutbox *ob, bool fetch, const int32_t *partitions,
 							   int npartitions, bool *more);
 extern void vb_outbox_poll(VbOutbox *ob, int timeout_ms);

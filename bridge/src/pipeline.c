@@ -71,12 +71,16 @@ pipe_wait_busy(VbDb *db)
  *	  The binary parameters of apply_record_batch() for n messages of
  *	  topic, built in db->bufs (valid until the next call): keys and
  *	  traceparent headers as raw bytes (the extension rejects a key that
- *	  is not text as invalid_key and ignores a traceparent that is not).
+ *	  is not text as invalid_key and ignores a traceparent that is not);
+ *	  the chunk's own traceparent instead of a message's header where it
+ *	  has one (the tracer's, for a message that starts a trace).
  */
 static void
-pipe_params(VbDb *db, rd_kafka_message_t **msgs, int n, const char *topic,
+pipe_params(VbDb *db, const VbApplyChunk *chunk, const char *topic,
 			const char **values, int *lengths)
 {
+	rd_kafka_message_t **msgs = chunk->msgs;
+	int			n = chunk->n;
 	DbApplyBufs *b = &db->bufs;
 	VbBuf	   *order[7] = {&b->keys, &b->values, NULL, &b->partitions, &b->offsets,
 	&b->timestamps, &b->traceparents};
@@ -91,7 +95,15 @@ pipe_params(VbDb *db, rd_kafka_message_t **msgs, int n, const char *topic,
 	{
 		rd_kafka_message_t *m = msgs[i];
 		size_t		tplen = 0;
-		const char *tp = vb_db_traceparent(m, &tplen);
+		const char *tp;
+
+		if (chunk->traceparents && chunk->traceparents[i])
+		{
+			tp = chunk->traceparents[i];
+			tplen = strlen(tp);
+		}
+		else
+			tp = vb_db_traceparent(m, &tplen);
 
 		vb_pg_array_elem(&b->keys, m->key, m->key_len);
 		vb_pg_array_elem(&b->values, m->payload, m->len);
@@ -136,7 +148,7 @@ pipe_send(VbDb *db, const VbApplyChunk *chunks, int nchunks, const char *topic,
 				return false;
 		}
 		/* libpq copies the parameters into its buffer: db->bufs are free again. */
-		pipe_params(db, chunks[c].msgs, chunks[c].n, topic, values, lengths);
+		pipe_params(db, &chunks[c], topic, values, lengths);
 		sent->kind[sent->n] = PQ_APPLY, sent->chunk[sent->n++] = c;
 		if (!PQsendQueryPrepared(db->conn, "vb_apply", 7, values, lengths, formats, 1))
 			return false;

@@ -142,7 +142,9 @@ vb_backoff_ms(int attempt, int cap_ms)
 static void
 util_oom(size_t size)
 {
-	fprintf(stderr, "voltpay-bridge: out of memory (%zu bytes)\n", size);
+	/* A JSON line, as log.c writes them (log.c is not used here: it uses us). */
+	fprintf(stderr, "{\"level\":\"error\",\"msg\":\"voltpay-bridge: out of memory (%zu bytes)\"}\n",
+			size);
 	exit(VB_EXIT_FATAL);
 }
 

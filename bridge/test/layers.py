@@ -15,8 +15,8 @@ import sys
 
 LAYERS = {
     0: ["util", "log", "event", "pgwire", "latency", "options", "config", "metrics",
-        "msglist", "park", "ledger", "secure"],
-    1: ["lifecycle", "db", "pipeline", "http", "mock"],
+        "msglist", "park", "ledger", "secure", "trace", "spanq"],
+    1: ["lifecycle", "db", "pipeline", "http", "mock", "tracer", "zipkin"],
     2: ["producer", "consumer", "offsets"],
     3: ["outbox", "batch"],
     4: ["applier", "loop"],

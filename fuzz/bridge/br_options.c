@@ -28,6 +28,7 @@ free_conf(VbConfig *c)
 	free(c->db_role);
 	free(c->http_addr);
 	free(c->config_file);
+	free(c->zipkin_url);
 	for (int i = 0; i < c->nprops; i++)
 	{
 		if (!c->props[i].name[0])

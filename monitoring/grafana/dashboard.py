@@ -290,6 +290,14 @@ def build():
             ("node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes", "available {{instance}}"),
             ("increase(node_vmstat_oom_kill[10m])", "OOM kills/10m {{instance}}"),
             ("voltpay:threshold:min_memory_available_ratio", "threshold")], w=6))
+    d.with_panel(graph(
+        "Span export",
+        "Spans of sampled payments each bridge exported to the tracing backend (--zipkin-url) and "
+        "dropped because its export queue was full or a post failed: a slow or down backend, never "
+        "a slower apply (docs/monitoring.md section 7).", "ops", [
+            ('rate(voltpay_bridge_spans_exported_total{job="voltpay-bridge"}[5m])', "exported {{instance}}"),
+            ('rate(voltpay_bridge_spans_dropped_total{job="voltpay-bridge"}[5m])', "dropped {{instance}}")],
+        w=24, h=6))
     d.with_panel(grid("Active alerts", "Voltpay alerts pending or firing.", "short",
                       'ALERTS{alertname=~"Voltpay.*"}', w=24, h=6))
     return d.build()

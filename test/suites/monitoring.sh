@@ -25,6 +25,12 @@
 #                end to end (test/monitoring/traceparent.sh): events carry the
 #                trace on with new span ids or start a new one, and the
 #                bridge's log lines about each message carry its trace_id
+#   zipkin       a real Zipkin (test/monitoring/zipkin.sh): the spans of payments
+#                with and without a traceparent, a rejected one and an
+#                unsampled one, read back through its API (parents, steps,
+#                durations, the batch span, tracestate, span_id in the logs);
+#                then Zipkin killed under load: every message applied, the
+#                lost spans counted
 #
 #   test/suites/monitoring.sh [SCENARIO...]
 #
@@ -37,7 +43,7 @@ cd "$(dirname "$0")/../.."
 . test/bridge/lib.sh
 . test/monitoring/lib.sh
 
-ALL_SCENARIOS=(rules exporter e2e lag_seconds traceparent)
+ALL_SCENARIOS=(rules exporter e2e lag_seconds traceparent zipkin)
 
 VM_WORK=$(mktemp -d /tmp/voltpay-monitoring-test.XXXXXX)
 VB_WORK=$VM_WORK
@@ -347,6 +353,15 @@ scenario_traceparent() {
 	need bridge/voltpay-bridge kcat bridge/voltpay-topic-dump bridge/voltpay-mockkafka || return 1
 	bash test/monitoring/traceparent.sh "$VM_DIR" >>"$VM_DIR/scenario.log" 2>&1 ||
 		fail "$(grep -m1 '^traceparent: FAIL' "$VM_DIR/scenario.log" || echo 'see scenario.log')"
+}
+
+# Spans in a real Zipkin, and Zipkin down (docs/monitoring.md, "Tracing").
+scenario_zipkin() {
+	need bridge/voltpay-bridge kcat bridge/voltpay-topic-dump bridge/voltpay-mockkafka \
+		bridge/voltpay-loadgen java || return 1
+	bash test/monitoring/zipkin.sh "$VM_DIR" >>"$VM_DIR/scenario.log" 2>&1 ||
+		fail "$(grep -m1 '^zipkin: FAIL' "$VM_DIR/scenario.log" || echo 'see scenario.log')" || return 1
+	grep '^zipkin: ok' "$VM_DIR/scenario.log" | cut -c9- >"$VM_DIR/results.txt"
 }
 
 # ---------------------------------------------------------------------------
