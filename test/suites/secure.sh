@@ -300,7 +300,9 @@ expect_exit() {
 	timeout -s KILL 40 "$VB_BRIDGE" --http-port 0 --shutdown-timeout 5 "$@" >"$out" 2>&1
 	VB_RC=$?
 	last=$(grep -v '^{' "$out" | tail -n 1)
-	[ -n "$last" ] || last=$(grep '"level":"error"' "$out" | tail -n 1)
+	# A JSON log line (errors before start are logged as JSON too): its msg.
+	[ -n "$last" ] || last=$(grep '"level":"error"' "$out" | tail -n 1 |
+		python3 -c 'import json, sys; [print(json.loads(l)["msg"]) for l in sys.stdin]')
 	vb_log "bridge $* -> exit $VB_RC in $((($(date +%s%N) - t0) / 1000000)) ms: $last"
 	[ "$VB_RC" = "$want" ] || fail "exit $VB_RC, expected $want ($pat): $(tail -n 2 "$out" | cut -c1-300 | tr '\n' ' ')" || return 1
 	echo "$last" | grep -qE "$pat" || fail "exit $want but no line matching /$pat/: $last" || return 1
