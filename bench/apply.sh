@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib/pgcluster.sh
+. bench/lib.sh
 
 N=${VOLTPAY_BENCH_N:-20000}
 SIZES=${VOLTPAY_BENCH_SIZES:-"1 10 20 50 100 500 1000"}
@@ -21,27 +22,13 @@ chmod 777 "$work"
 vp_pg_start "fsync = on" "synchronous_commit = on" "shared_buffers = 512MB" \
 	"max_wal_size = 4GB" "checkpoint_timeout = 30min"
 trap 'vp_pg_stop; rm -rf "$work"' EXIT
-psql() { command psql -XqAt -v ON_ERROR_STOP=1 "$@"; }
 
 psql -c 'CREATE EXTENSION voltpay'
 psql -f bench/plpgsql_apply.sql >/dev/null
 # N valid contract-v1 messages, 100 partitions, 1000 accounts, 30% with e-mail.
+psql -f bench/msgs.sql >/dev/null
 psql <<SQL
-CREATE TABLE bench.msgs (i int PRIMARY KEY, key text, payload bytea, part int);
-INSERT INTO bench.msgs
-SELECT i, 'acc-' || (i % 1000),
-	   convert_to(jsonb_strip_nulls(jsonb_build_object(
-		'message_id', gen_random_uuid(), 'payment_id', gen_random_uuid(),
-		'account_id', 'acc-' || (i % 1000),
-		'amount', ((i * 7919) % 100000) || '.' || lpad(((i * 31) % 100)::text, 2, '0'),
-		'currency', (ARRAY['EUR', 'USD', 'GBP', 'CHF'])[1 + i % 4],
-		'debtor', jsonb_build_object('name', 'Debtor ' || i, 'iban', 'DE89370400440532013000', 'bic', 'COBADEFFXXX'),
-		'creditor', jsonb_build_object('name', 'Creditor ' || (i % 97), 'iban', (ARRAY['GB82WEST12345698765432', 'FR1420041010050500013M02606', 'NL91ABNA0417164300'])[1 + i % 3]),
-		'remittance_info', 'Invoice ' || i,
-		'customer_email', CASE WHEN i % 10 < 3 THEN 'customer' || i || '@example.com' END,
-		'created_at', '2026-11-24T10:00:00Z'))::text, 'UTF8'),
-	   i % 100
-  FROM generate_series(1, $N) i;
+SELECT bench.make_msgs($N);
 CREATE SEQUENCE bench.batch_seq;
 CREATE FUNCTION bench.reset() RETURNS void LANGUAGE sql AS \$\$
 	TRUNCATE voltpay.payment, voltpay.payment_party, voltpay.payment_remittance,
@@ -49,23 +36,10 @@ CREATE FUNCTION bench.reset() RETURNS void LANGUAGE sql AS \$\$
 			 voltpay.rejected_message, voltpay.partition_position;
 	SELECT setval('bench.batch_seq', 1, false);
 \$\$;
-VACUUM ANALYZE bench.msgs;
 SQL
 
-# One pgbench transaction = one batch, as the bridge does it.
-script() {  # $1 = function call prefix
-	cat <<EOF2
-SELECT nextval('bench.batch_seq') - 1 AS b \gset
-SELECT count(*) FROM $1(
-	ARRAY(SELECT key FROM bench.msgs WHERE i > :b * :bs AND i <= (:b + 1) * :bs ORDER BY i),
-	ARRAY(SELECT payload FROM bench.msgs WHERE i > :b * :bs AND i <= (:b + 1) * :bs ORDER BY i),
-	'bench',
-	ARRAY(SELECT part FROM bench.msgs WHERE i > :b * :bs AND i <= (:b + 1) * :bs ORDER BY i),
-	ARRAY(SELECT i::bigint FROM bench.msgs WHERE i > :b * :bs AND i <= (:b + 1) * :bs ORDER BY i));
-EOF2
-}
-script voltpay.apply_payment_batch > "$work/c.sql"
-script bench.apply_payment_batch_plpgsql > "$work/plpgsql.sql"
+bench_script voltpay.apply_payment_batch > "$work/c.sql"
+bench_script bench.apply_payment_batch_plpgsql > "$work/plpgsql.sql"
 
 # $1 script, $2 batch size, $3 messages: prints payments/s
 run_pgbench() {
@@ -98,7 +72,6 @@ COMMIT;
 SELECT round($N / extract(epoch FROM clock_timestamp() - t)) FROM t0;
 SQL
 }
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # The machine may be busy with other work: each batch size runs three
 # rounds of (C apply, COPY) back to back, and the ratio is the median of the
