@@ -543,8 +543,14 @@ cons_configure(const VbConfig *conf, rd_kafka_conf_t *kconf, const char *brokers
 		{"partition.assignment.strategy", "cooperative-sticky"},
 		{"isolation.level", "read_committed"},
 		{"auto.offset.reset", "earliest"},
-		/* Prefetch a few dozen batches, not librdkafka's 64 MiB. */
-		{"queued.max.messages.kbytes", "16384"},
+		/*
+		 * Memory whatever the backlog (bench/memory.sh, docs/bench-memory.md):
+		 * prefetch about 8 MiB (two dozen batches), not librdkafka's 64
+		 * MiB, and fetch responses of at most 4 MiB, not 50 MiB (a larger
+		 * first record batch still comes whole).
+		 */
+		{"queued.max.messages.kbytes", "8192"},
+		{"fetch.max.bytes", "4194304"},
 	};
 
 	if (vb_kconf_set(kconf, "bootstrap.servers", brokers, err) != VB_OK ||
