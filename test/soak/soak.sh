@@ -195,16 +195,20 @@ latest() {
 }
 
 # wait_recovered SINCE: prints the epoch of the first sample after SINCE
-# whose lag is at most SOAK_LAG_NEAR records, or nothing after
+# whose lag and outbox backlog are at most SOAK_LAG_NEAR records each
+# (the writer is back to applying and publishing what arrives), or
+# nothing after
 # 2 x SOAK_RECOVERY_BOUND.
 wait_recovered() {
-	local since=$1 t lag deadline
+	local since=$1 t lag outbox deadline
 	deadline=$(($(date +%s) + 2 * SOAK_RECOVERY_BOUND))
 	while [ "$(date +%s)" -lt "$deadline" ]; do
 		t=$(latest t)
 		lag=$(latest lag_msgs)
-		if [ -n "$t" ] && [ -n "$lag" ] && awk -v t="$t" -v s="$since" 'BEGIN { exit !(t > s) }' &&
-			[ "$lag" -le "$SOAK_LAG_NEAR" ]; then
+		outbox=$(latest outbox)
+		if [ -n "$t" ] && [ -n "$lag" ] && [ -n "$outbox" ] &&
+			awk -v t="$t" -v s="$since" 'BEGIN { exit !(t > s) }' &&
+			[ "$lag" -le "$SOAK_LAG_NEAR" ] && [ "$outbox" -le "$SOAK_LAG_NEAR" ]; then
 			echo "$t"
 			return 0
 		fi
@@ -287,6 +291,18 @@ f_scale() {
 	else
 		for i in $(seq "$from" -1 $((to + 1))); do
 			soak_bridge_stop "$i" TERM
+		done
+		# The bridges left take the partitions over (cooperative rebalance).
+		local deadline=$(($(date +%s) + 60)) sum n
+		while :; do
+			sum=0
+			for i in $(seq "$to"); do
+				n=$(vb_bridge_metric "$i" voltpay_bridge_assigned_partitions)
+				sum=$((sum + ${n:-0}))
+			done
+			[ "$sum" = "$VB_PARTITIONS" ] && break
+			[ "$(date +%s)" -ge "$deadline" ] && { note "the $to bridge(s) left own $sum partitions after 60 s"; return 1; }
+			sleep 0.5
 		done
 	fi
 	note "assigned: $(for i in 1 2 3; do [ -n "${VB_BRIDGE_PID[$i]:-}" ] && kill -0 "${VB_BRIDGE_PID[$i]}" 2>/dev/null && printf 'bridge %s %s ' "$i" "$(vb_bridge_metric "$i" voltpay_bridge_assigned_partitions)"; done)"
