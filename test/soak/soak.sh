@@ -6,8 +6,13 @@
 #   test/soak/soak.sh [--minutes M] [--rate R] [--results DIR] [--plot FILE]
 #
 #   --minutes M    how long the load runs (default 2.7, the `soak` suite's
-#                  short run; `make soak` runs 60); 10 or more selects the
-#                  full fault schedule, less the short one
+#                  short run; `make soak` runs 60).  Under 10: the short
+#                  schedule (a broker SIGKILLed, latency then resets on
+#                  bridge 1's database link, bridges 1 -> 2 -> 1), the
+#                  first 20 s as warm-up.  10 or more: the full schedule,
+#                  every fault twice (schedule_full), its moments written
+#                  for an hour and scaled to M; the warm-up is the first
+#                  25/60 of the run, start-up and the first round
 #   --rate R       payments per second from the load generator (default 400)
 #   --results DIR  copy samples.csv, faults.csv, summary.json and the plot
 #                  there
@@ -71,7 +76,7 @@ if [ "$SOAK_SECS" -lt 60 ] || ! [[ $SOAK_RATE =~ ^[0-9]+$ ]] || [ "$SOAK_RATE" -
 fi
 if [ "$SOAK_SECS" -ge 600 ]; then
 	SOAK_MODE=full
-	SOAK_WARMUP=${SOAK_WARMUP:-300}
+	SOAK_WARMUP=${SOAK_WARMUP:-$((SOAK_SECS * 25 / 60))}
 	SOAK_INTERVAL=${SOAK_INTERVAL:-5}
 	SOAK_SWEEP_INTERVAL=${SOAK_SWEEP_INTERVAL:-60}
 	SOAK_AGER_INTERVAL=${SOAK_AGER_INTERVAL:-60}
@@ -95,6 +100,12 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-soak.XXXXXX)}
 . test/lib/pgcluster.sh
 . test/bridge/lib.sh
 . test/kafka/broker.sh
+
+# The bridges run with their production settings: Kafka's 45 s session
+# timeout (the other suites pass 6 s for the mock cluster), so a member
+# SIGKILLed keeps its partitions until the group coordinator expires it,
+# as it would in production.
+VB_BRIDGE_OPTS=(--log-level info)
 
 TOXI_VERSION=$(sed -n 's/^TOXIPROXY_VERSION=//p' scripts/deps.d/soak.sh)
 TOXI_BIN=${VOLTPAY_CACHE:-$HOME/.cache/voltpay}/bin/toxiproxy-server-$TOXI_VERSION
@@ -337,11 +348,14 @@ f_toxic() {
 KAFKA_PROXIES="kafka-1 kafka-2 kafka-3 kafka-4 kafka-5"
 
 # at SECS: sleeps until SECS seconds after the load began (returns at once
-# when that moment has passed).
+# when that moment has passed).  The full schedule is written for an hour:
+# its moments are scaled to the run's length (faults keep their own
+# lengths, and follow each other at once when the run is too short).
 at() {
-	local now
+	local now when=$1
+	[ "$SOAK_MODE" = full ] && when=$((when * SOAK_SECS / 3600))
 	now=$(date +%s)
-	[ "$now" -lt $((RUN_START_INT + $1)) ] && sleep $((RUN_START_INT + $1 - now))
+	[ "$now" -lt $((RUN_START_INT + when)) ] && sleep $((RUN_START_INT + when - now))
 	return 0
 }
 
@@ -357,36 +371,49 @@ schedule_short() {
 	fault scale_2_to_1 f_scale 2 1
 }
 
+# fault_round R N: every fault of the full schedule once, the first at R
+# seconds (of an hour); names end in /N.
+fault_round() {
+	local r=$1 n=$2 k=$((1 + RANDOM % 5))
+	at "$r"
+	fault "kafka_latency/$n" f_toxic "$KAFKA_PROXIES" lat latency downstream '{"latency":100,"jitter":20}' 60
+	at $((r + 75))
+	fault "db_latency/$n" f_toxic db-1 lat latency downstream '{"latency":50,"jitter":10}' 60
+	at $((r + 150))
+	fault "scale_1_to_3/$n" f_scale 1 3
+	at $((r + 180))
+	fault "bridge_sigkill/$n" f_bridge_kill 2
+	at $((r + 270))
+	fault "db_reset/$n" f_toxic db-3 rst reset_peer downstream '{"timeout":0}' 3
+	at $((r + 290))
+	fault "db_stall/$n" f_toxic db-2 stall timeout downstream '{"timeout":0}' 45
+	at $((r + 360))
+	fault "scale_3_to_1/$n" f_scale 3 1
+	at $((r + 390))
+	fault "broker_sigkill/$n" f_broker_kill 20
+	at $((r + 450))
+	fault "pg_fast_restart/$n" f_pg_restart
+	at $((r + 470))
+	fault "kafka_bandwidth/$n" f_toxic "$KAFKA_PROXIES" bw bandwidth downstream '{"rate":40}' 60
+	at $((r + 545))
+	fault "db_bandwidth/$n" f_toxic db-1 bw bandwidth downstream '{"rate":32}' 60
+	at $((r + 620))
+	fault "kafka_stall/$n" f_toxic "kafka-$k" stall timeout downstream '{"timeout":0}' 20
+	at $((r + 655))
+	fault "kafka_reset/$n" f_toxic "kafka-$k" rst reset_peer downstream '{"timeout":0}' 3
+	at $((r + 680))
+	fault "rolling_restart/$n" f_rolling_restart
+}
+
+# Two rounds of every fault: the first (2-17 min of an hour) is part of
+# the warm-up, so that each buffer has met its fault once before the
+# first quarter is measured (25-34 min, quiet); the second (34-50 min) is
+# followed by the quiet last quarter (51-60 min).  Growth from the first
+# quarter to the last is then what a second round of the same faults and
+# 25 more minutes added, not a first-time high-water mark.
 schedule_full() {
-	local k=$((1 + RANDOM % 5))
-	at 300
-	fault kafka_latency f_toxic "$KAFKA_PROXIES" lat latency downstream '{"latency":100,"jitter":20}' 60
-	at 480
-	fault db_latency f_toxic db-1 lat latency downstream '{"latency":50,"jitter":10}' 60
-	at 660
-	fault scale_1_to_3 f_scale 1 3
-	at 840
-	fault bridge_sigkill f_bridge_kill 2
-	at 1020
-	fault db_reset f_toxic db-3 rst reset_peer downstream '{"timeout":0}' 3
-	at 1140
-	fault db_stall f_toxic db-2 stall timeout downstream '{"timeout":0}' 20
-	at 1320
-	fault scale_3_to_1 f_scale 3 1
-	at 1500
-	fault broker_sigkill f_broker_kill 20
-	at 1740
-	fault pg_fast_restart f_pg_restart
-	at 1920
-	fault kafka_bandwidth f_toxic "$KAFKA_PROXIES" bw bandwidth downstream '{"rate":40}' 60
-	at 2100
-	fault db_bandwidth f_toxic db-1 bw bandwidth downstream '{"rate":32}' 60
-	at 2280
-	fault kafka_stall f_toxic "kafka-$k" stall timeout downstream '{"timeout":0}' 20
-	at 2460
-	fault kafka_reset f_toxic "kafka-$k" rst reset_peer downstream '{"timeout":0}' 3
-	at 2640
-	fault rolling_restart f_rolling_restart
+	fault_round 120 1
+	fault_round 2040 2
 }
 
 # ager: moves idempotency rows of payments applied more than SOAK_AGE
@@ -407,10 +434,14 @@ ager() {
 # check: the database, the downstream topics and the input topic against
 # the manifest (test/kafka/checker_kafka.py, as the kafka suite runs it).
 check() {
+	local t f
 	vb_dump_db || return 1
-	vb_dump_topics || return 1
-	"$VB_BIN/voltpay-topic-dump" -b "$VK_BROKERS" -t "$VB_IN_TOPIC" -o "$VB_DIR/input.jsonl" \
-		--timeout 120 2>>"$VB_DIR/topic-dump.log" || return 1
+	# vb_dump_topics gives each dump 60 s; an hour's topics need more.
+	for t in read:$VB_READ_TOPIC email:$VB_EMAIL_TOPIC dlq:$VB_DLQ_TOPIC input:$VB_IN_TOPIC; do
+		f=${t%%:*}
+		"$VB_BIN/voltpay-topic-dump" -b "$VK_BROKERS" -t "${t#*:}" -o "$VB_DIR/$f.jsonl" \
+			--timeout 900 2>>"$VB_DIR/topic-dump.log" || return 1
+	done
 	python3 test/kafka/checker_kafka.py --manifest "$VB_DIR/manifest-1.jsonl" \
 		--input-dump "$VB_DIR/input.jsonl" \
 		--payments "$VB_DIR/payments.csv" --rejected "$VB_DIR/rejected.csv" \
@@ -433,7 +464,7 @@ vp_pg_start "max_connections = 100" "shared_preload_libraries = 'voltpay'" \
 	"voltpay.sweep_interval = '${SOAK_SWEEP_INTERVAL}s'" "voltpay.sweep_step_delay = '100ms'" ||
 	die "could not start PostgreSQL"
 vk__trap_add soak_cleanup
-vb_scenario_begin soak >/dev/null || die "could not create the database"
+vb_scenario_begin soak >/dev/null 2>>"$VB_WORK/setup.log" || die "could not create the database"
 : >"$VB_DIR/bridges.txt"
 echo "name,start,end,recovered,recovery_s,note" >"$VB_DIR/faults.csv"
 
