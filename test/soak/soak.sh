@@ -33,9 +33,11 @@
 #     (the GUC refuses it), so the soak makes time pass for the rows
 #     instead: every SOAK_AGER_INTERVAL seconds it moves the idempotency
 #     rows of payments applied more than SOAK_AGE seconds ago two days
-#     back, which the sweeper then deletes.  The load generator re-sends
-#     and conflicts only with its last 4,096 messages (about 10 s), so no
-#     re-send meets an expired row;
+#     back, which the sweeper then deletes; only while the writer is
+#     caught up, and SOAK_AGE is at least twice the time the load
+#     generator takes to send 4,096 messages (it re-sends and conflicts
+#     only with those) plus a minute, so no re-send meets an expired row
+#     (see ager below);
 #   - Toxiproxy (scripts/deps.d/soak.sh): one proxy per bridge to the
 #     database (the bridge's --db), one per broker (CLIENT listener);
 #   - bridge/voltpay-loadgen at --rate, 1 to 3 bridges in one group;
@@ -87,7 +89,12 @@ else
 	SOAK_INTERVAL=${SOAK_INTERVAL:-2}
 	SOAK_SWEEP_INTERVAL=${SOAK_SWEEP_INTERVAL:-10}
 	SOAK_AGER_INTERVAL=${SOAK_AGER_INTERVAL:-10}
-	SOAK_AGE=${SOAK_AGE:-40}
+	SOAK_AGE=${SOAK_AGE:-100}
+fi
+# Re-sends come from the load generator's last 4,096 messages: no row may
+# expire before twice that window and a minute have passed.
+if [ "$SOAK_AGE" -lt $((2 * 4096 / SOAK_RATE + 60)) ]; then
+	SOAK_AGE=$((2 * 4096 / SOAK_RATE + 60))
 fi
 SOAK_RECOVERY_BOUND=${SOAK_RECOVERY_BOUND:-120}
 SOAK_LAG_NEAR=${SOAK_LAG_NEAR:-$((SOAK_RATE * 2 > 200 ? SOAK_RATE * 2 : 200))}
@@ -178,7 +185,7 @@ soak_bridge_start() {
 		VB_DB="host=127.0.0.1 port=${DB_PROXY_PORT[$id]} user=bridge dbname=$VB_DBNAME connect_timeout=5" \
 		vb_bridge_start "$id"
 	echo "start $id ${VB_BRIDGE_PID[$id]} ${VB_BRIDGE_PORT[$id]} $(date +%s.%N)" >>"$VB_DIR/bridges.txt"
-	vb_bridge_wait_ready "$id" 60 2>>"$VB_DIR/scenario.log" && return 0
+	vb_bridge_wait_ready "$id" 120 2>>"$VB_DIR/scenario.log" && return 0
 	echo "bridge $id did not become ready" >>"$VB_DIR/unexpected.txt"
 	return 1
 }
@@ -208,8 +215,7 @@ latest() {
 # wait_recovered SINCE: prints the epoch of the first sample after SINCE
 # whose lag and outbox backlog are at most SOAK_LAG_NEAR records each
 # (the writer is back to applying and publishing what arrives), or
-# nothing after
-# 2 x SOAK_RECOVERY_BOUND.
+# nothing after 2 x SOAK_RECOVERY_BOUND.
 wait_recovered() {
 	local since=$1 t lag outbox deadline
 	deadline=$(($(date +%s) + 2 * SOAK_RECOVERY_BOUND))
@@ -418,10 +424,25 @@ schedule_full() {
 
 # ager: moves idempotency rows of payments applied more than SOAK_AGE
 # seconds ago two days back (time passing for them), every
-# SOAK_AGER_INTERVAL seconds; the sweeper deletes them.
+# SOAK_AGER_INTERVAL seconds; the sweeper deletes them.  Only while the
+# writer is caught up (the sampler's last figure, at most three intervals
+# old, says no acknowledged record older than 10 s waits): a re-send of a
+# message (the load generator re-sends from its last 4,096) applied after
+# the message's row is gone would be applied again.  That is what a
+# retention shorter than an outage does, and what the first version of the
+# soak did with a 40 s age and a 45 s outage (docs/reliability.md).
 ager() {
+	local t lag_s
 	while :; do
 		sleep "$SOAK_AGER_INTERVAL"
+		t=$(latest t)
+		lag_s=$(latest lag_s)
+		if [ -z "$t" ] || [ -z "$lag_s" ] ||
+			! awk -v t="$t" -v l="$lag_s" -v n="$(date +%s)" -v i="$SOAK_INTERVAL" \
+				'BEGIN { exit !(n - t <= 3 * i && l <= 10) }'; then
+			echo "$(date +%T) not caught up (lag ${lag_s:-?} s): nothing aged" >>"$VB_DIR/ager.log"
+			continue
+		fi
 		vb_psql -d "$VB_DBNAME" -c "
 			UPDATE voltpay.idempotency SET processed_on = current_date - 2
 			 WHERE processed_on >= current_date - 1
