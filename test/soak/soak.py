@@ -530,6 +530,12 @@ def report(args):
               rec is not None and rec <= bound,
               f"{rec:.0f} s" if rec is not None else "never recovered")
 
+    # Each fault did what it was meant to (a node that did not come back,
+    # a bridge not ready, a lag gauge that did not follow a stall...).
+    broken = [f"{f['name']}: {f.get('note', '')}" for f in faults
+              if "own steps failed" in (f.get("note") or "")]
+    check("every fault's own steps succeeded", not broken, "; ".join(broken) or f"{len(faults)} faults")
+
     # Idempotency rows bounded by the (simulated) retention.
     idem = [(float(r["t"]), fnum(r["idem_rows"]), fnum(r["idem_expired"])) for r in rows if r["idem_rows"]]
     rate = run["rate"]
