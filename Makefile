@@ -69,7 +69,8 @@ prove_installcheck:
 	$(MAKE) installcheck REGRESS= ISOLATION=
 
 .PHONY: deps bridge test test-unit test-meta test-pgtap test-regress test-isolation test-valgrind \
-		test-worker test-liquibase test-bridge test-kafka test-secure test-monitoring demo bench
+		test-worker test-liquibase test-bridge test-kafka test-secure test-monitoring test-soak \
+		soak demo bench
 
 # Installs what is missing (Debian packages, npm, Maven), then nothing more.
 deps:
@@ -91,8 +92,17 @@ test-meta test-pgtap test-regress test-isolation test-valgrind test-worker test-
 test-unit: deps
 	./test/run-all.sh unit
 
-test-bridge test-kafka test-secure test-monitoring: deps all install bridge
+test-bridge test-kafka test-secure test-monitoring test-soak: deps all install bridge
 	./test/run-all.sh $(@:test-%=%)
+
+# The soak test at length (not part of `make test`, whose soak suite runs
+# it for 2.7 minutes): make soak [SOAK_MINUTES=60] [SOAK_RATE=400]
+# [SOAK_RESULTS=dir]; docs/reliability.md.
+SOAK_MINUTES ?= 60
+SOAK_RATE ?= 400
+soak: deps all install bridge
+	./test/soak/soak.sh --minutes $(SOAK_MINUTES) --rate $(SOAK_RATE) \
+		$(if $(SOAK_RESULTS),--results $(SOAK_RESULTS))
 
 demo: deps all install bridge
 	./scripts/demo.sh

@@ -10,7 +10,7 @@ if [ $# -gt 0 ]; then
 else
 	# Fixed order: fast database suites first, long end-to-end ones last.
 	suites=()
-	for s in unit meta fuzz pgtap regress isolation valgrind worker liquibase bridge failover kafka secure monitoring; do
+	for s in unit meta fuzz pgtap regress isolation valgrind worker liquibase bridge failover kafka secure monitoring soak; do
 		[ -f "test/suites/$s.sh" ] && suites+=("$s")
 	done
 fi

@@ -135,13 +135,20 @@ loop_assigned(void *arg)
 /*
  * loop_db_wait (VbDbHooks.on_wait)
  *	  While a batch's apply runs on the server: produce the previous
- *	  batches' events, serve delivery reports.
+ *	  batches' events, serve delivery reports, and show the lag once a
+ *	  second: a statement that does not answer (a stalled connection, a
+ *	  lock) must not freeze the lag gauges at their last value.
  */
 static void
 loop_db_wait(void *arg)
 {
 	VbLoop	   *L = arg;
 
+	if (L->consumer && vb_now_ms() >= L->next_lag_ms)
+	{
+		vb_consumer_update_lag(L->consumer);
+		L->next_lag_ms = vb_now_ms() + 1000;
+	}
 	if (!L->outbox)
 		return;
 	vb_outbox_produce_pending(L->outbox);

@@ -3,14 +3,16 @@
 # keeps in the cache folder, run by the system's Java 17.
 #
 #   . test/kafka/broker.sh
-#   vk_cluster_start N        N = 1 or 3 nodes, each broker and controller, with
+#   vk_cluster_start N        N = 1, 3 or 5 nodes, each broker and controller, with
 #                             its own directory; formats the storage
 #                             (kafka.tools.StorageTool), starts kafka.Kafka,
 #                             waits until all N brokers are in the metadata.
 #                             Sets VK_BROKERS (bootstrap list) and VK_DIR.
 #   vk_topics [args...]       bridge/voltpay-topics against the cluster
-#   vk_broker_kill ID [SIG]   kill one node (default SIGKILL) and wait until
-#                             its JVM is gone
+#   vk_broker_kill ID [SIG [SECS]]  kill one node (default SIGKILL) and wait
+#                             until its JVM is gone (at most SECS, default
+#                             10; a controlled shutdown, SIGTERM, with
+#                             hundreds of partitions takes longer)
 #   vk_broker_restart ID      start a stopped node again and wait for it
 #   vk_broker_alive ID        the node's JVM runs
 #   vk_cluster_stop           kill every node, wait until the JVMs are gone,
@@ -207,8 +209,8 @@ vk__trap_add() {
 vk_cluster_start() {
 	local n=${1:-1} i ports start
 	start=$(date +%s)
-	if [ "$n" != 1 ] && [ "$n" != 3 ]; then
-		echo "kafka: vk_cluster_start takes 1 or 3 nodes, not $n" >&2
+	if [ "$n" != 1 ] && [ "$n" != 3 ] && [ "$n" != 5 ]; then
+		echo "kafka: vk_cluster_start takes 1, 3 or 5 nodes, not $n" >&2
 		return 1
 	fi
 	if [ -n "$VK_DIR" ] && [ -d "$VK_DIR" ]; then
@@ -286,18 +288,18 @@ vk_topics() {
 }
 
 vk_broker_kill() {
-	local node=$1 sig=${2:-KILL} pid
+	local node=$1 sig=${2:-KILL} secs=${3:-10} pid
 	pid=$(cat "$VK_DIR/node-$node/pid" 2>/dev/null)
 	rm -f "$VK_DIR/node-$node/expected"
 	echo "=== kill -$sig $(date +%T)" >>"$VK_DIR/node-$node/stdout"
 	[ -n "$pid" ] && kill "-$sig" "$pid" 2>/dev/null
 	# Until the process is gone (SIGKILL: at once).
 	local i
-	for i in $(seq 100); do
+	for i in $(seq $((secs * 10))); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.1
 	done
-	echo "kafka: node $node (pid $pid) still runs 10 s after SIGKILL/$sig" >&2
+	echo "kafka: node $node (pid $pid) still runs $secs s after SIG$sig" >&2
 	return 1
 }
 
