@@ -72,6 +72,20 @@ extern int	vb_consumer_rewind(VbConsumer *c, const rd_kafka_topic_partition_list
 extern int64_t vb_rewind_to(int64_t applied_next, bool unknown, int64_t db_next);
 extern void vb_consumer_commit(VbConsumer *c, bool sync);
 extern void vb_consumer_update_lag(VbConsumer *c);
+
+/*
+ * Whether a partition's database position is past its log end, from the
+ * end last cached (librdkafka's watermark of the last fetch, or an earlier
+ * ListOffsets: may be old) and one asked for in this pass (-1: none).
+ */
+typedef enum VbLogEnd
+{
+	VB_LOGEND_OK,				/* at or below the log end */
+	VB_LOGEND_ASK,				/* past a cached end only: ask the broker */
+	VB_LOGEND_BEYOND			/* past the broker's current end */
+} VbLogEnd;
+
+extern VbLogEnd vb_log_end_verdict(int64_t applied_next, int64_t cached_end, int64_t fresh_end);
 extern int	vb_consumer_assigned(const VbConsumer *c, int32_t **partitions);
 extern int	vb_consumer_count(const VbConsumer *c);
 extern bool vb_consumer_joined(const VbConsumer *c);

@@ -38,6 +38,7 @@ struct VbConsumer
 	bool		joined;
 	int64_t		next_commit_ms;
 	int64_t		next_ends_ms;	/* next ListOffsets while paused */
+	bool		ends_wanted;	/* a position is past a cached end: ask */
 	int64_t		last_revoke_ms;
 
 	/*

@@ -70,9 +70,10 @@ vb_consumer_commit(VbConsumer *c, bool sync)
 
 /*
  * off_end_offsets
- *	  While consumption is paused: the end offsets of the partitions in l
- *	  (ListOffsets, at most every 2 s, 500 ms at most).  Returns a list,
- *	  or NULL (then librdkafka's cache serves).
+ *	  While consumption is paused, or when a position looked past a cached
+ *	  end: the end offsets of the partitions in l (ListOffsets, at most
+ *	  every 2 s, 500 ms at most).  Returns a list, or NULL (then
+ *	  librdkafka's cache serves).
  */
 static rd_kafka_topic_partition_list_t *
 off_end_offsets(VbConsumer *c, const rd_kafka_topic_partition_list_t *l)
@@ -80,9 +81,10 @@ off_end_offsets(VbConsumer *c, const rd_kafka_topic_partition_list_t *l)
 	rd_kafka_topic_partition_list_t *q;
 	rd_kafka_resp_err_t err;
 
-	if (c->pause_mask == 0 || l->cnt == 0 || vb_now_ms() < c->next_ends_ms)
+	if ((c->pause_mask == 0 && !c->ends_wanted) || l->cnt == 0 || vb_now_ms() < c->next_ends_ms)
 		return NULL;
 	c->next_ends_ms = vb_now_ms() + 2000;
+	c->ends_wanted = false;
 	q = rd_kafka_topic_partition_list_copy(l);
 	for (int i = 0; i < q->cnt; i++)
 		q->elems[i].offset = RD_KAFKA_OFFSET_END;	/* "latest" */
@@ -118,6 +120,24 @@ off_warn_beyond(VbConsumer *c, ConsPart *p, int32_t partition, int64_t hi)
 }
 
 /*
+ * vb_log_end_verdict
+ *	  A position past a cached end proves nothing: librdkafka's watermark
+ *	  is as old as the partition's last fetch response (minutes, for a
+ *	  partition that comes back after a rebalance), so only the broker's
+ *	  current end, asked for, can show the log is shorter than what was
+ *	  applied from it.
+ */
+VbLogEnd
+vb_log_end_verdict(int64_t applied_next, int64_t cached_end, int64_t fresh_end)
+{
+	if (applied_next < 0)
+		return VB_LOGEND_OK;
+	if (fresh_end >= 0)
+		return applied_next > fresh_end ? VB_LOGEND_BEYOND : VB_LOGEND_OK;
+	return cached_end >= 0 && applied_next > cached_end ? VB_LOGEND_ASK : VB_LOGEND_OK;
+}
+
+/*
  * vb_consumer_update_lag
  *	  Per assigned partition: the high watermark minus the next offset to
  *	  apply (or the consumer position while that is unknown), to the lag
@@ -139,20 +159,32 @@ vb_consumer_update_lag(VbConsumer *c)
 	{
 		int64_t		lo,
 					hi,
-					pos;
+					pos,
+					fresh = -1;
 		ConsPart   *p = vb_cons_part(c, l->elems[i].partition);
 
 		if (rd_kafka_get_watermark_offsets(c->rk, c->conf->input_topic,
 										   l->elems[i].partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			lo = hi = -1;
-		if (ends && !ends->elems[i].err && ends->elems[i].offset > p->known_end)
-			p->known_end = ends->elems[i].offset;
+		if (ends && !ends->elems[i].err && ends->elems[i].offset >= 0)
+			fresh = ends->elems[i].offset;
+		if (fresh > p->known_end)
+			p->known_end = fresh;
 		if (p->known_end > hi)
 			hi = p->known_end;
 		if (hi < 0)
 			continue;
-		if (p->applied_next > hi)
-			off_warn_beyond(c, p, l->elems[i].partition, hi);
+		switch (vb_log_end_verdict(p->applied_next, hi, fresh))
+		{
+			case VB_LOGEND_BEYOND:
+				off_warn_beyond(c, p, l->elems[i].partition, fresh);
+				break;
+			case VB_LOGEND_ASK:
+				c->ends_wanted = true;
+				break;
+			case VB_LOGEND_OK:
+				break;
+		}
 		pos = p->applied_next >= 0 ? p->applied_next : l->elems[i].offset;
 		if (pos < 0)
 			pos = lo >= 0 ? lo : 0;

@@ -20,7 +20,7 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)}
 . test/bridge/lib.sh
 
 ALL_SCENARIOS=(happy_path duplicates poison bad_key dlq_too_large sigterm_drain bad_config sigkill
-	pg_restart kafka_faults two_bridges dba_republish valgrind)
+	pg_restart kafka_faults two_bridges dba_republish position_beyond valgrind)
 
 for b in "$VB_BRIDGE" "$VB_BIN"/voltpay-{loadgen,mockkafka,topic-dump}; do
 	if [ ! -x "$b" ]; then
@@ -417,6 +417,33 @@ scenario_two_bridges() {
 	two_bridges_failover || return 1
 	stop_bridge 1 || return 1
 	check
+}
+
+# A database position past the end of its partition's log (the topic was
+# recreated, or the bridge points at another cluster): one ERROR for that
+# partition, once the broker's current end is known, none for the others,
+# whose positions sit exactly at their log ends.
+scenario_position_beyond() {
+	local i
+	vb_mock_start || return 1
+	start_bridge 1 || return 1
+	vb_loadgen --count 1000 --accounts 200 --seed "$VB_SEED" || fail "loadgen failed" || return 1
+	vb_wait_caught_up 90 || fail "bridge did not catch up" || return 1
+	stop_bridge 1 || return 1
+	vb_psql -d "$VB_DBNAME" -c "SELECT voltpay.set_partition_position('$VB_IN_TOPIC', 7, 1000000)" >/dev/null ||
+		fail "set_partition_position failed" || return 1
+	start_bridge 1 || return 1
+	for i in $(seq 100); do
+		grep -q "beyond the end of the log" "$VB_DIR/bridge-1.log" && break
+		sleep 0.2
+	done
+	stop_bridge 1 || return 1
+	grep -q "position 1000000 is beyond the end of the log" "$VB_DIR/bridge-1.log" ||
+		fail "no error for partition 7's position 1000000 within 20 s" || return 1
+	[ "$(grep -c "beyond the end of the log" "$VB_DIR/bridge-1.log")" = 1 ] ||
+		fail "errors for other partitions too: $(grep "beyond the end of the log" "$VB_DIR/bridge-1.log" | head -c 400)" ||
+		return 1
+	vb_psql -d "$VB_DBNAME" -c "DELETE FROM voltpay.partition_position WHERE partition = 7" >/dev/null
 }
 
 # The bridge under valgrind memcheck, small load, clean shutdown: no
