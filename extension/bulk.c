@@ -177,11 +177,15 @@ vp_bulk_add(VpBulkInsert *b, Datum *values, bool *nulls)
 	}
 	slot = b->slots[b->nused++];
 
-	/* The tuple lives in the buffer's context until the flush. */
+	/*
+	 * The tuple lives in the buffer's context until the flush.  The slot
+	 * owns it (shouldFree), so that heap_multi_insert()'s materialisation
+	 * does not copy it again.
+	 */
 	old = MemoryContextSwitchTo(b->cxt);
 	tuple = heap_form_tuple(b->desc, values, nulls);
 	MemoryContextSwitchTo(old);
-	ExecStoreHeapTuple(tuple, slot, false);
+	ExecStoreHeapTuple(tuple, slot, true);
 }
 
 /*
