@@ -107,13 +107,16 @@ PY
 mark() {
 	echo "\\o $work/$1"
 	echo "SELECT bench.cpu_ns();"
+	echo "\\o $work/$1.wal"
+	echo "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint;"
 	echo "\\o"
 	echo "\\! python3 $work/ticks.py $VP_PGDATA/postmaster.pid $work/$1.cl; date +%s.%N > $work/$1.t"
 }
-# delta A B: "backend_ns cluster_ticks wall_s" between marks A and B
+# delta A B: "backend_ns cluster_ticks wall_s wal_bytes" between marks A and B
 delta() {
 	echo "$(( $(cat "$work/$2") - $(cat "$work/$1") )) $(( $(cat "$work/$2.cl") - $(cat "$work/$1.cl") ))" \
-		"$(python3 -c "print($(cat "$work/$2.t") - $(cat "$work/$1.t"))")"
+		"$(python3 -c "print($(cat "$work/$2.t") - $(cat "$work/$1.t"))")" \
+		"$(( $(cat "$work/$2.wal") - $(cat "$work/$1.wal") ))"
 }
 
 PREP="PREPARE a(int) AS SELECT count(*) FROM bench.batches b, voltpay.apply_record_batch(b.keys, b.payloads, 'bench', b.parts, b.offs, b.tss) r WHERE b.b = \$1;"
@@ -142,7 +145,8 @@ apply_sql() {		# the apply round's script: one transaction per batch
 	fi
 }
 
-# One apply round: prints "backend_ns cluster_ticks wall_s [ack_ns events]".
+# One apply round: prints "backend_ns cluster_ticks wall_s wal_bytes
+# [ack_ns events]".
 apply_round() {
 	apply_sql > "$work/apply.sql"
 	psql -f "$work/apply.sql" >/dev/null
@@ -198,13 +202,13 @@ for line in rounds.strip().splitlines():
     a, c = line.split('|')
     a, c = a.split(), c.split()
     r = {"apply_backend_us": int(a[0]) / 1000 / n, "apply_cluster_us": int(a[1]) * 1e6 / hz / n,
-         "apply_wall_s": float(a[2]),
+         "apply_wall_s": float(a[2]), "apply_wal_bytes": int(a[3]) / n,
          "copy_backend_us": int(c[0]) / 1000 / n, "copy_cluster_us": int(c[1]) * 1e6 / hz / n,
-         "copy_wall_s": float(c[2])}
-    if len(a) > 3:
-        r["ack_backend_us_per_payment"] = int(a[3]) / 1000 / n
-        r["ack_backend_us_per_event"] = int(a[3]) / 1000 / int(a[4])
-        r["events"] = int(a[4])
+         "copy_wall_s": float(c[2]), "copy_wal_bytes": int(c[3]) / n}
+    if len(a) > 4:
+        r["ack_backend_us_per_payment"] = int(a[4]) / 1000 / n
+        r["ack_backend_us_per_event"] = int(a[4]) / 1000 / int(a[5])
+        r["events"] = int(a[5])
     r["backend_ratio"] = r["apply_backend_us"] / r["copy_backend_us"]
     r["cluster_ratio"] = r["apply_cluster_us"] / r["copy_cluster_us"]
     rows.append(r)
@@ -214,15 +218,15 @@ res = {"when": datetime.datetime.utcnow().isoformat() + "Z", "label": label,
        "durability": "fsync=on, synchronous_commit=on",
        "median": {k: round(med(k), 3) for k in rows[0]},
        "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rows]}
-print("%-6s %12s %12s %8s %13s %13s %8s %10s" % ("round", "apply us/p", "COPY us/p", "ratio",
-      "apply cl us", "COPY cl us", "ratio", "ack us/ev"))
+print("%-6s %12s %12s %8s %13s %13s %8s %10s %10s %10s" % ("round", "apply us/p", "COPY us/p", "ratio",
+      "apply cl us", "COPY cl us", "ratio", "apply WAL", "COPY WAL", "ack us/ev"))
 for i, r in enumerate(rows + [res["median"]]):
-    print("%-6s %12.2f %12.2f %8.3f %13.2f %13.2f %8.3f %10s" % (
+    print("%-6s %12.2f %12.2f %8.3f %13.2f %13.2f %8.3f %10.0f %10.0f %10s" % (
         i + 1 if i < len(rows) else "median", r["apply_backend_us"], r["copy_backend_us"], r["backend_ratio"],
-        r["apply_cluster_us"], r["copy_cluster_us"], r["cluster_ratio"],
+        r["apply_cluster_us"], r["copy_cluster_us"], r["cluster_ratio"], r["apply_wal_bytes"], r["copy_wal_bytes"],
         "%.2f" % r["ack_backend_us_per_event"] if "ack_backend_us_per_event" in r else "-"))
 print("us/p: CPU microseconds per payment of the one backend (/proc/self/schedstat);"
-      " cl: of every PostgreSQL process (/proc/PID/stat)")
+      " cl: of every PostgreSQL process (/proc/PID/stat); WAL: bytes per payment")
 json.dump(res, open(out, "w"), indent=2)
 print("written to", out)
 PY
