@@ -9,12 +9,11 @@
  *	1. parse and validate every message (message.c), in a per-row memory
  *	   context; valid payments are copied into the batch context;
  *	2. messages below their partition's recorded position are duplicates;
- *	3. idempotency: one INSERT ... ON CONFLICT DO NOTHING of the batch's
- *	   message ids (in id order, so that concurrent batches lock in the same
- *	   order and cannot deadlock), then one SELECT of the ids that were
- *	   already there: same payload hash, duplicate; another hash,
- *	   idempotency_conflict.  Repeats of an id inside the batch follow the
- *	   same rules against its first occurrence;
+ *	3. idempotency (idempotency.c): the batch's message ids recorded in id
+ *	   order (so that concurrent batches lock in the same order and cannot
+ *	   deadlock); ids already recorded with the same payload hash are
+ *	   duplicates, with another hash idempotency_conflict.  Repeats of an id
+ *	   inside the batch follow the same rules against its first occurrence;
  *	4. rejected messages are quarantined (one row per topic/partition/
  *	   offset) unless quarantine is false;
  *	5. writer tables and outbox events are written with multi-row heap
@@ -65,8 +64,6 @@ PG_FUNCTION_INFO_V1(apply_payment_batch_events);
 PG_FUNCTION_INFO_V1(apply_record_batch);
 
 /* Plans kept for the session. */
-static SPIPlanPtr apply_plan_idem_insert = NULL;
-static SPIPlanPtr apply_plan_idem_select = NULL;
 static SPIPlanPtr apply_plan_reject = NULL;
 
 /*
@@ -243,170 +240,6 @@ apply_parse(ApplyBatch *batch)
 	MemoryContextDelete(rowcxt);
 	pg_cryptohash_free(sha);
 	(void) batchcxt;
-}
-
-/*
- * apply_idempotency
- *	  Phase 3: records the batch's new message ids and classifies the rest
- *	  as duplicates or idempotency conflicts.
- */
-static void
-apply_idempotency(ApplyBatch *batch)
-{
-	HASHCTL		ctl;
-	Datum	   *ids;
-	Datum	   *hashes;
-	int			nfirst = 0;
-	int			i;
-	uint64		r;
-	Datum		args[2];
-	Oid			argtypes[2] = {UUIDARRAYOID, BYTEAARRAYOID};
-	SPIPlanPtr	plan;
-	int			nfound = 0;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(ApplyIdEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	batch->ids = hash_create("voltpay batch ids", Max(batch->n, 16), &ctl,
-							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
-	ids = palloc(sizeof(Datum) * Max(batch->n, 1));
-	hashes = palloc(sizeof(Datum) * Max(batch->n, 1));
-	for (i = 0; i < batch->n; i++)
-	{
-		ApplyItem  *it = &batch->items[i];
-		ApplyIdEntry *e;
-		bool		found;
-
-		it->first = -1;
-		if (it->status != APPLY_PENDING)
-			continue;
-		e = hash_search(batch->ids, &it->message_id, HASH_ENTER, &found);
-		if (found)
-		{
-			it->first = e->first;
-			continue;
-		}
-		e->first = i;
-		e->inserted = false;
-		e->found = false;
-		ids[nfirst] = UUIDPGetDatum(&it->message_id);
-		hashes[nfirst] = PointerGetDatum(palloc(VP_HASH_LEN + VARHDRSZ));
-		SET_VARSIZE(DatumGetPointer(hashes[nfirst]), VP_HASH_LEN + VARHDRSZ);
-		memcpy(VARDATA(DatumGetPointer(hashes[nfirst])), it->hash, VP_HASH_LEN);
-		nfirst++;
-	}
-	if (nfirst == 0)
-		return;
-
-	args[0] = PointerGetDatum(construct_array(ids, nfirst, UUIDOID, UUID_LEN,
-											  false, TYPALIGN_CHAR));
-	args[1] = PointerGetDatum(construct_array(hashes, nfirst, BYTEAOID, -1,
-											  false, TYPALIGN_INT));
-
-	plan = vp_spi_plan(&apply_plan_idem_insert,
-					   "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
-					   " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
-					   " ORDER BY u.id"
-					   " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-					   2, argtypes);
-	vp_spi_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
-	for (r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-		ApplyIdEntry *e = hash_search(batch->ids, DatumGetUUIDP(d), HASH_FIND, NULL);
-
-		if (e)
-			e->inserted = true;
-	}
-	if (SPI_processed == (uint64) nfirst)
-		return;
-
-	/* Some ids were recorded before: fetch their hashes. */
-	plan = vp_spi_plan(&apply_plan_idem_select,
-					   "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
-					   " WHERE message_id = ANY ($1)",
-					   1, argtypes);
-	vp_spi_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
-	for (r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		ApplyIdEntry *e;
-		bytea	   *h;
-
-		e = hash_search(batch->ids,
-						DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull)),
-						HASH_FIND, NULL);
-		if (e == NULL || e->inserted)
-			continue;
-		h = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
-		memset(e->hash, 0, VP_HASH_LEN);
-		memcpy(e->hash, VARDATA_ANY(h), Min(VARSIZE_ANY_EXHDR(h), VP_HASH_LEN));
-		e->processed_on = DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull));
-		e->found = true;
-		nfound++;
-	}
-	(void) nfound;
-}
-
-/*
- * apply_classify
- *	  Phase 3, continued: every pending item becomes applied, duplicate or
- *	  rejected (idempotency_conflict).
- */
-static void
-apply_classify(ApplyBatch *batch)
-{
-	int			i;
-
-	for (i = 0; i < batch->n; i++)
-	{
-		ApplyItem  *it = &batch->items[i];
-		ApplyIdEntry *e;
-		const uint8 *ref;
-
-		if (it->status != APPLY_PENDING)
-			continue;
-		e = hash_search(batch->ids, &it->message_id, HASH_FIND, NULL);
-		Assert(e != NULL);
-
-		if (it->first < 0 && e->inserted)
-		{
-			it->status = APPLY_APPLIED;
-			continue;
-		}
-		if (!e->inserted && !e->found)
-		{
-			/* Recorded when we tried, gone when we looked: a sweep raced us. */
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("message id %s changed concurrently",
-							vp_uuid_text(&it->message_id)),
-					 errdetail("Its idempotency row was deleted while the batch was being applied."),
-					 errhint("Apply the batch again.")));
-		}
-		ref = e->inserted ? batch->items[e->first].hash : e->hash;
-		if (memcmp(ref, it->hash, VP_HASH_LEN) == 0)
-		{
-			it->status = APPLY_DUPLICATE;
-			if (e->inserted)
-				it->detail = psprintf("Message %s repeats message %d of this batch.",
-									  vp_uuid_text(&it->message_id), e->first + 1);
-			else
-				it->detail = psprintf("Message %s was applied on %s.",
-									  vp_uuid_text(&it->message_id),
-									  DatumGetCString(DirectFunctionCall1(date_out,
-																		  DateADTGetDatum(e->processed_on))));
-		}
-		else
-			apply_reject(it, VP_IDEMPOTENCY_CONFLICT,
-						 psprintf("Message id %s was already applied with a different payload.",
-								  vp_uuid_text(&it->message_id)));
-	}
 }
 
 /*
@@ -688,8 +521,8 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 
 	apply_parse(&batch);
 	vp_apply_positions(&batch);
-	apply_idempotency(&batch);
-	apply_classify(&batch);
+	vp_apply_idempotency(&batch);
+	vp_apply_classify(&batch);
 	apply_quarantine(&batch);
 	vp_apply_write(&batch);
 	vp_apply_record_positions(&batch);

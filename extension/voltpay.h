@@ -14,6 +14,8 @@
  *	  apply.c		apply_payment_batch(): arguments, parsing, idempotency,
  *					quarantine, result rows (apply_int.h: the batch state)
  *	  positions.c	recorded positions of the source partitions
+ *	  idempotency.c	the batch's message ids in voltpay.idempotency:
+ *					duplicates, conflicts
  *	  writer.c		writer tables and outbox rows of a batch
  *	  bulk.c		multi-row heap insertion into voltpay's own tables
  *	  spi_util.c	SPI plans kept for the session, checked execution
