@@ -67,6 +67,15 @@ PG_FUNCTION_INFO_V1(apply_record_batch);
 static SPIPlanPtr apply_plan_reject = NULL;
 
 /*
+ * Memory of the batches: kept for the session (apply_run()), its first
+ * block APPLY_KEPT_BYTES, which holds a batch of 500 messages with its
+ * rows (about 3.5 MB).
+ */
+#define APPLY_KEPT_BYTES	(4 * 1024 * 1024)
+static MemoryContext apply_session_cxt = NULL;
+static bool apply_session_busy = false;
+
+/*
  * apply_array
  *	  Deconstructs a one-dimensional array argument; ERROR on more
  *	  dimensions.  A NULL array gives -1 elements.
@@ -395,16 +404,16 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 }
 
 /*
- * apply_run
+ * apply_batch
  *	  Both SQL functions: the arguments of apply_payment_batch(), the
- *	  result with or without the events.
+ *	  result with or without the events; everything of the batch in
+ *	  batchcxt, which the caller empties.
  */
-static Datum
-apply_run(FunctionCallInfo fcinfo, bool want_events)
+static void
+apply_batch(FunctionCallInfo fcinfo, bool want_events, MemoryContext batchcxt)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext batchcxt,
-				old;
+	MemoryContext old;
 	ApplyBatch	batch;
 	Datum	   *keys,
 			   *payloads,
@@ -439,8 +448,6 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay apply batch",
-									 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(batchcxt);
 
 	nkeys = apply_array(fcinfo, 0, "keys", &keys, &keynulls);
@@ -530,7 +537,50 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 
 	SPI_finish();
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(batchcxt);
+}
+
+/*
+ * apply_run
+ *	  apply_batch() in the session's batch context, emptied afterwards and
+ *	  kept for the next batch, so that its memory is not given back to the
+ *	  system and faulted in again each batch (it was 8% of the apply's CPU:
+ *	  docs/bench-apply.md).  A call made while another runs (a DBA's
+ *	  trigger on a voltpay table could make one) gets a context of its
+ *	  own.  After an error the kept context is emptied by the next call.
+ */
+static Datum
+apply_run(FunctionCallInfo fcinfo, bool want_events)
+{
+	MemoryContext batchcxt;
+
+	if (apply_session_busy)
+	{
+		batchcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay apply batch",
+										 ALLOCSET_DEFAULT_SIZES);
+		apply_batch(fcinfo, want_events, batchcxt);
+		MemoryContextDelete(batchcxt);
+		return (Datum) 0;
+	}
+
+	if (apply_session_cxt == NULL)
+		apply_session_cxt = AllocSetContextCreate(TopMemoryContext,
+												  "voltpay apply session",
+												  APPLY_KEPT_BYTES,
+												  APPLY_KEPT_BYTES,
+												  ALLOCSET_DEFAULT_MAXSIZE);
+	else
+		MemoryContextReset(apply_session_cxt);
+	apply_session_busy = true;
+	PG_TRY();
+	{
+		apply_batch(fcinfo, want_events, apply_session_cxt);
+	}
+	PG_FINALLY();
+	{
+		apply_session_busy = false;
+	}
+	PG_END_TRY();
+	MemoryContextReset(apply_session_cxt);
 	return (Datum) 0;
 }
 
