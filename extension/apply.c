@@ -321,6 +321,48 @@ apply_text_array(int n, const char *const *strs)
 }
 
 /*
+ * Header names of the events: a few sets of literals (vp_event_headers(),
+ * vp_dead_letter_headers()), each made into a text[] once per batch.
+ */
+#define APPLY_NAME_SETS		4
+typedef struct ApplyNames
+{
+	int			nsets;
+	VpHeaders	sets[APPLY_NAME_SETS];	/* keys only */
+	Datum		arrays[APPLY_NAME_SETS];
+} ApplyNames;
+
+/*
+ * apply_header_names
+ *	  text[] of the header names of h, from the cache when the same
+ *	  literals were seen (made in the current context, the batch's, else).
+ */
+static Datum
+apply_header_names(ApplyNames *names, const VpHeaders *h, MemoryContext cxt)
+{
+	MemoryContext old;
+	Datum		arr;
+	int			i;
+
+	for (i = 0; i < names->nsets; i++)
+	{
+		if (names->sets[i].n == h->n &&
+			memcmp(names->sets[i].keys, h->keys, sizeof(h->keys[0]) * h->n) == 0)
+			return names->arrays[i];
+	}
+	old = MemoryContextSwitchTo(cxt);
+	arr = apply_text_array(h->n, h->keys);
+	MemoryContextSwitchTo(old);
+	if (names->nsets < APPLY_NAME_SETS)
+	{
+		names->sets[names->nsets].n = h->n;
+		memcpy(names->sets[names->nsets].keys, h->keys, sizeof(h->keys[0]) * h->n);
+		names->arrays[names->nsets++] = arr;
+	}
+	return arr;
+}
+
+/*
  * apply_output
  *	  One result row per message, in input order; with the batch's events
  *	  (apply_payment_batch_events()), one row per event instead, the
@@ -336,6 +378,9 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 	int			natts = batch->want_events ? 13 : 7;
 	int			ev = 0;
 	int			i;
+	ApplyNames	names;
+
+	names.nsets = 0;
 
 	for (i = 0; i < batch->n; i++)
 	{
@@ -389,7 +434,7 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 				nulls[9] = e->key == NULL;
 				values[9] = e->key ? CStringGetTextDatum(e->key) : (Datum) 0;
 				values[10] = PointerGetDatum(e->value);
-				values[11] = apply_text_array(e->headers.n, e->headers.keys);
+				values[11] = apply_header_names(&names, &e->headers, batch->cxt);
 				values[12] = apply_text_array(e->headers.n, e->headers.values);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
