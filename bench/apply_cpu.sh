@@ -21,8 +21,9 @@
 #           from files written by an apply, one transaction, like
 #           bench/apply.sh.
 #   ack:    optional (VOLTPAY_BENCH_ACK=1): after the apply, outbox_ack()
-#           of every event in batches of 2,600 ids (the bridge's), timed the
-#           same way, reported per payment apart.
+#           of every event in batches of 2,600 ids (the bridge's), then
+#           VACUUM of the outbox (what the deletes leave to clean), timed
+#           the same way, reported per event apart.
 #
 # Prints a table and writes bench/results/apply-cpu.json (or $1).
 #
@@ -142,11 +143,13 @@ apply_sql() {		# the apply round's script: one transaction per batch
 		echo "SELECT format('EXECUTE k(%s);', g) FROM ids ORDER BY g \\gexec"
 		echo "\\o"
 		mark k1
+		echo "VACUUM voltpay.outbox;"
+		mark v1
 	fi
 }
 
 # One apply round: prints "backend_ns cluster_ticks wall_s wal_bytes
-# [ack_ns events]".
+# [ack_ns events vacuum_ns]".
 apply_round() {
 	apply_sql > "$work/apply.sql"
 	psql -f "$work/apply.sql" >/dev/null
@@ -154,7 +157,7 @@ apply_round() {
 	got=$(psql -c 'SELECT count(*) FROM voltpay.payment')
 	[ "$got" = "$N" ] || { echo "bench: expected $N payments, found $got" >&2; exit 1; }
 	local extra=""
-	[ "$ACK" = 1 ] && extra=" $(( $(cat "$work/k1") - $(cat "$work/k0") )) $(cat "$work/events")"
+	[ "$ACK" = 1 ] && extra=" $(( $(cat "$work/k1") - $(cat "$work/k0") )) $(cat "$work/events") $(( $(cat "$work/v1") - $(cat "$work/k1") ))"
 	echo "$(delta a0 a1)$extra"
 }
 
@@ -209,6 +212,7 @@ for line in rounds.strip().splitlines():
         r["ack_backend_us_per_payment"] = int(a[4]) / 1000 / n
         r["ack_backend_us_per_event"] = int(a[4]) / 1000 / int(a[5])
         r["events"] = int(a[5])
+        r["vacuum_backend_us_per_event"] = int(a[6]) / 1000 / int(a[5])
     r["backend_ratio"] = r["apply_backend_us"] / r["copy_backend_us"]
     r["cluster_ratio"] = r["apply_cluster_us"] / r["copy_cluster_us"]
     rows.append(r)
@@ -218,13 +222,14 @@ res = {"when": datetime.datetime.utcnow().isoformat() + "Z", "label": label,
        "durability": "fsync=on, synchronous_commit=on",
        "median": {k: round(med(k), 3) for k in rows[0]},
        "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rows]}
-print("%-6s %12s %12s %8s %13s %13s %8s %10s %10s %10s" % ("round", "apply us/p", "COPY us/p", "ratio",
-      "apply cl us", "COPY cl us", "ratio", "apply WAL", "COPY WAL", "ack us/ev"))
+print("%-6s %12s %12s %8s %13s %13s %8s %10s %10s %10s %10s" % ("round", "apply us/p", "COPY us/p", "ratio",
+      "apply cl us", "COPY cl us", "ratio", "apply WAL", "COPY WAL", "ack us/ev", "vac us/ev"))
 for i, r in enumerate(rows + [res["median"]]):
-    print("%-6s %12.2f %12.2f %8.3f %13.2f %13.2f %8.3f %10.0f %10.0f %10s" % (
+    print("%-6s %12.2f %12.2f %8.3f %13.2f %13.2f %8.3f %10.0f %10.0f %10s %10s" % (
         i + 1 if i < len(rows) else "median", r["apply_backend_us"], r["copy_backend_us"], r["backend_ratio"],
         r["apply_cluster_us"], r["copy_cluster_us"], r["cluster_ratio"], r["apply_wal_bytes"], r["copy_wal_bytes"],
-        "%.2f" % r["ack_backend_us_per_event"] if "ack_backend_us_per_event" in r else "-"))
+        "%.2f" % r["ack_backend_us_per_event"] if "ack_backend_us_per_event" in r else "-",
+        "%.2f" % r["vacuum_backend_us_per_event"] if "vacuum_backend_us_per_event" in r else "-"))
 print("us/p: CPU microseconds per payment of the one backend (/proc/self/schedstat);"
       " cl: of every PostgreSQL process (/proc/PID/stat); WAL: bytes per payment")
 json.dump(res, open(out, "w"), indent=2)
