@@ -4,7 +4,8 @@
 # 1000, the same logic in PL/pgSQL, and COPY of the very rows the apply
 # wrote into the same tables (idempotency and outbox included); then ingest
 # into unpartitioned vs partitioned writer tables.  Prints a table and writes
-# bench/results/latest.json.
+# bench/results/latest.json.  The database CPU per payment of the apply
+# against COPY of the same rows is bench/apply_cpu.sh's (docs/bench-apply.md).
 #
 #   VOLTPAY_BENCH_N       messages per batch size (default 20000)
 #   VOLTPAY_BENCH_SIZES   batch sizes (default "1 10 20 50 100 500 1000")
