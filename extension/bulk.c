@@ -184,10 +184,10 @@ vp_bulk_add(VpBulkInsert *b, Datum *values, bool *nulls)
 
 	/*
 	 * The slot owns the tuple (shouldFree), so that heap_multi_insert()'s
-	 * materialisation does not copy it again, and frees it after the
-	 * flush.  It is formed in the slots' context (the apply's batch
-	 * context, kept for the session), whose freed space the next rows
-	 * reuse: no memory is given back and faulted in again per flush.
+	 * materialisation does not copy it again, and frees it after the flush.
+	 * It is formed in the slots' context (the apply's batch context, kept for
+	 * the session), whose freed space the next rows reuse: no memory is given
+	 * back and faulted in again per flush.
 	 */
 	old = MemoryContextSwitchTo(b->slotcxt);
 	tuple = heap_form_tuple(b->desc, values, nulls);

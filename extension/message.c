@@ -117,8 +117,8 @@ typedef struct MsgLevel
 	int			nkeys;
 	int			maxkeys;
 	uint32		known;			/* known fields seen (bit per field) */
-	bool		check_keys;		/* a key that is not a known field, or a
-								 * known one twice: compare all keys */
+	bool		check_keys;		/* a key that is not a known field, or a known
+								 * one twice: compare all keys */
 } MsgLevel;
 
 /* Semantic state of the parse. */
@@ -485,8 +485,8 @@ msg_object_end(void *state)
 		MsgLevel   *lvl = &st->levels[st->depth];
 
 		/*
-		 * Keys that are all known fields, each once, cannot repeat: the
-		 * usual message skips the sort.
+		 * Keys that are all known fields, each once, cannot repeat: the usual
+		 * message skips the sort.
 		 */
 		if (lvl->nkeys > 1 && lvl->check_keys)
 		{

@@ -47,7 +47,7 @@ trace_hex_field(const char *s, int len, bool nonzero)
 }
 
 static pg_prng_state trace_prng;
-static int	trace_prng_pid = 0;	/* process that seeded trace_prng */
+static int	trace_prng_pid = 0; /* process that seeded trace_prng */
 
 /*
  * trace_random_hex
