@@ -181,7 +181,7 @@ idem_insert_fast(ApplyBatch *batch, pg_uuid_t **ids, int n)
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	Datum		today = DateADTGetDatum(GetSQLCurrentDate());
-	bool		done = false;
+	volatile bool done = false;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
