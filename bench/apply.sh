@@ -9,6 +9,7 @@
 #
 #   VOLTPAY_BENCH_N       messages per batch size (default 20000)
 #   VOLTPAY_BENCH_SIZES   batch sizes (default "1 10 20 50 100 500 1000")
+#   VOLTPAY_BENCH_OUT     the JSON written (default bench/results/latest.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib/pgcluster.sh
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 N=${VOLTPAY_BENCH_N:-20000}
 SIZES=${VOLTPAY_BENCH_SIZES:-"1 10 20 50 100 500 1000"}
-out=bench/results/latest.json
+out=${VOLTPAY_BENCH_OUT:-bench/results/latest.json}
 work=$(mktemp -d /tmp/voltpay-bench.XXXXXX)
 chmod 777 "$work"
 
