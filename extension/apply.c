@@ -139,8 +139,7 @@ apply_check_length(int n, int got, const char *name)
 /*
  * apply_hash
  *	  SHA-256 of a raw value, with a context the caller created for the
- *	  batch (pg_cryptohash_create() per value, OpenSSL fetching the digest
- *	  each time, cost about 1 us a message).
+ *	  batch rather than one per value.
  */
 static void
 apply_hash(pg_cryptohash_ctx *ctx, const char *data, size_t len, uint8 *out)

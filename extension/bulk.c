@@ -3,7 +3,8 @@
  * bulk.c
  *	  Multi-row heap insertion into voltpay's own tables.
  *
- * apply_payment_batch() writes every row of a batch through this module:
+ * apply_payment_batch() writes every row of a batch through this module
+ * (the new ids of voltpay.idempotency too, idempotency.c):
  * tuples are buffered in slots and written with table_multi_insert(), the
  * path COPY uses, so the writer tables cost about what COPY costs.  Index
  * entries are added for the tables that have indexes (the outbox); the main

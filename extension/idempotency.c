@@ -56,8 +56,9 @@ idem_cmp(const void *a, const void *b)
 }
 
 /*
- * idem_array
- *	  uuid[] and bytea[] (the payload hashes) of the ids ids[0..n).
+ * idem_arrays
+ *	  uuid[] and bytea[] (the payload hashes) of the ids ids[0..n), in
+ *	  args[0] and args[1].
  */
 static void
 idem_arrays(ApplyBatch *batch, pg_uuid_t **ids, int n, Datum *args)
