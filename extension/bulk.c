@@ -4,13 +4,15 @@
  *	  Multi-row heap insertion into voltpay's own tables.
  *
  * apply_payment_batch() writes every row of a batch through this module
- * (the new ids of voltpay.idempotency too, idempotency.c):
+ * (since 0.3.0 the new ids of voltpay.idempotency too, idempotency.c):
  * tuples are buffered in slots and written with table_multi_insert(), the
  * path COPY uses, so the writer tables cost about what COPY costs.  Index
- * entries are added for the tables that have indexes (the outbox); the main
- * writer tables have none.  No triggers, rules, defaults or constraints are
- * evaluated: the tables belong to the extension and the caller supplies
- * every column.
+ * entries are added for the tables that have indexes (the outbox, the
+ * idempotency table), a unique index's with the unique check (waiting for
+ * an in-progress inserter of the same key, unique_violation when it
+ * commits); the main writer tables have none.  No triggers, rules,
+ * defaults or constraints are evaluated: the tables belong to the
+ * extension and the caller supplies every column.
  *
  *-------------------------------------------------------------------------
  */
