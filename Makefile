@@ -8,7 +8,7 @@ EXTVERSION	= $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" voltpay.contr
 
 MODULE_big	= voltpay
 OBJS		= extension/voltpay.o extension/message.o extension/message_sql.o extension/validate.o \
-			  extension/iso_tables.o extension/apply.o extension/positions.o extension/writer.o extension/bulk.o \
+			  extension/iso_tables.o extension/apply.o extension/idempotency.o extension/positions.o extension/writer.o extension/bulk.o \
 			  extension/outbox.o extension/trace.o extension/spi_util.o \
 			  extension/sweeper.o
 HEADERS		=

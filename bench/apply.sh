@@ -4,10 +4,12 @@
 # 1000, the same logic in PL/pgSQL, and COPY of the very rows the apply
 # wrote into the same tables (idempotency and outbox included); then ingest
 # into unpartitioned vs partitioned writer tables.  Prints a table and writes
-# bench/results/latest.json.
+# bench/results/latest.json.  The database CPU per payment of the apply
+# against COPY of the same rows is bench/apply_cpu.sh's (docs/bench-apply.md).
 #
 #   VOLTPAY_BENCH_N       messages per batch size (default 20000)
 #   VOLTPAY_BENCH_SIZES   batch sizes (default "1 10 20 50 100 500 1000")
+#   VOLTPAY_BENCH_OUT     the JSON written (default bench/results/latest.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib/pgcluster.sh
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 N=${VOLTPAY_BENCH_N:-20000}
 SIZES=${VOLTPAY_BENCH_SIZES:-"1 10 20 50 100 500 1000"}
-out=bench/results/latest.json
+out=${VOLTPAY_BENCH_OUT:-bench/results/latest.json}
 work=$(mktemp -d /tmp/voltpay-bench.XXXXXX)
 chmod 777 "$work"
 

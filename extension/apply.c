@@ -9,12 +9,11 @@
  *	1. parse and validate every message (message.c), in a per-row memory
  *	   context; valid payments are copied into the batch context;
  *	2. messages below their partition's recorded position are duplicates;
- *	3. idempotency: one INSERT ... ON CONFLICT DO NOTHING of the batch's
- *	   message ids (in id order, so that concurrent batches lock in the same
- *	   order and cannot deadlock), then one SELECT of the ids that were
- *	   already there: same payload hash, duplicate; another hash,
- *	   idempotency_conflict.  Repeats of an id inside the batch follow the
- *	   same rules against its first occurrence;
+ *	3. idempotency (idempotency.c): the batch's message ids recorded in id
+ *	   order (so that concurrent batches lock in the same order and cannot
+ *	   deadlock); ids already recorded with the same payload hash are
+ *	   duplicates, with another hash idempotency_conflict.  Repeats of an id
+ *	   inside the batch follow the same rules against its first occurrence;
  *	4. rejected messages are quarantined (one row per topic/partition/
  *	   offset) unless quarantine is false;
  *	5. writer tables and outbox events are written with multi-row heap
@@ -65,9 +64,16 @@ PG_FUNCTION_INFO_V1(apply_payment_batch_events);
 PG_FUNCTION_INFO_V1(apply_record_batch);
 
 /* Plans kept for the session. */
-static SPIPlanPtr apply_plan_idem_insert = NULL;
-static SPIPlanPtr apply_plan_idem_select = NULL;
 static SPIPlanPtr apply_plan_reject = NULL;
+
+/*
+ * Memory of the batches: kept for the session (apply_run()), its first
+ * block APPLY_KEPT_BYTES, which holds a batch of 500 messages with its
+ * rows (about 3.5 MB).
+ */
+#define APPLY_KEPT_BYTES	(4 * 1024 * 1024)
+static MemoryContext apply_session_cxt = NULL;
+static bool apply_session_busy = false;
 
 /*
  * apply_array
@@ -132,19 +138,17 @@ apply_check_length(int n, int got, const char *name)
 
 /*
  * apply_hash
- *	  SHA-256 of a raw value.
+ *	  SHA-256 of a raw value, with a context the caller created for the
+ *	  batch rather than one per value.
  */
 static void
-apply_hash(const char *data, size_t len, uint8 *out)
+apply_hash(pg_cryptohash_ctx *ctx, const char *data, size_t len, uint8 *out)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
 	if (pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
 		pg_cryptohash_final(ctx, out, VP_HASH_LEN) < 0)
 		elog(ERROR, "voltpay: could not compute SHA-256: %s",
 			 pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
 }
 
 static char *
@@ -198,6 +202,7 @@ apply_parse(ApplyBatch *batch)
 {
 	MemoryContext batchcxt = CurrentMemoryContext;
 	MemoryContext rowcxt;
+	pg_cryptohash_ctx *sha = pg_cryptohash_create(PG_SHA256);
 	int			i;
 
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay apply row",
@@ -218,7 +223,7 @@ apply_parse(ApplyBatch *batch)
 			data = VARDATA_ANY(it->payload);
 			len = VARSIZE_ANY_EXHDR(it->payload);
 		}
-		apply_hash(data ? data : "", len, it->hash);
+		apply_hash(sha, data ? data : "", len, it->hash);
 
 		memset(&parsed, 0, sizeof(parsed));
 		old = MemoryContextSwitchTo(rowcxt);
@@ -241,171 +246,8 @@ apply_parse(ApplyBatch *batch)
 		MemoryContextReset(rowcxt);
 	}
 	MemoryContextDelete(rowcxt);
+	pg_cryptohash_free(sha);
 	(void) batchcxt;
-}
-
-/*
- * apply_idempotency
- *	  Phase 3: records the batch's new message ids and classifies the rest
- *	  as duplicates or idempotency conflicts.
- */
-static void
-apply_idempotency(ApplyBatch *batch)
-{
-	HASHCTL		ctl;
-	Datum	   *ids;
-	Datum	   *hashes;
-	int			nfirst = 0;
-	int			i;
-	uint64		r;
-	Datum		args[2];
-	Oid			argtypes[2] = {UUIDARRAYOID, BYTEAARRAYOID};
-	SPIPlanPtr	plan;
-	int			nfound = 0;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(ApplyIdEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	batch->ids = hash_create("voltpay batch ids", Max(batch->n, 16), &ctl,
-							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-
-	ids = palloc(sizeof(Datum) * Max(batch->n, 1));
-	hashes = palloc(sizeof(Datum) * Max(batch->n, 1));
-	for (i = 0; i < batch->n; i++)
-	{
-		ApplyItem  *it = &batch->items[i];
-		ApplyIdEntry *e;
-		bool		found;
-
-		it->first = -1;
-		if (it->status != APPLY_PENDING)
-			continue;
-		e = hash_search(batch->ids, &it->message_id, HASH_ENTER, &found);
-		if (found)
-		{
-			it->first = e->first;
-			continue;
-		}
-		e->first = i;
-		e->inserted = false;
-		e->found = false;
-		ids[nfirst] = UUIDPGetDatum(&it->message_id);
-		hashes[nfirst] = PointerGetDatum(palloc(VP_HASH_LEN + VARHDRSZ));
-		SET_VARSIZE(DatumGetPointer(hashes[nfirst]), VP_HASH_LEN + VARHDRSZ);
-		memcpy(VARDATA(DatumGetPointer(hashes[nfirst])), it->hash, VP_HASH_LEN);
-		nfirst++;
-	}
-	if (nfirst == 0)
-		return;
-
-	args[0] = PointerGetDatum(construct_array(ids, nfirst, UUIDOID, UUID_LEN,
-											  false, TYPALIGN_CHAR));
-	args[1] = PointerGetDatum(construct_array(hashes, nfirst, BYTEAOID, -1,
-											  false, TYPALIGN_INT));
-
-	plan = vp_spi_plan(&apply_plan_idem_insert,
-					   "INSERT INTO voltpay.idempotency (message_id, processed_on, payload_hash)"
-					   " SELECT u.id, current_date, u.h FROM unnest($1, $2) AS u (id, h)"
-					   " ORDER BY u.id"
-					   " ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-					   2, argtypes);
-	vp_spi_exec(plan, args, NULL, false, SPI_OK_INSERT_RETURNING, "recording message ids");
-	for (r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-		ApplyIdEntry *e = hash_search(batch->ids, DatumGetUUIDP(d), HASH_FIND, NULL);
-
-		if (e)
-			e->inserted = true;
-	}
-	if (SPI_processed == (uint64) nfirst)
-		return;
-
-	/* Some ids were recorded before: fetch their hashes. */
-	plan = vp_spi_plan(&apply_plan_idem_select,
-					   "SELECT message_id, payload_hash, processed_on FROM voltpay.idempotency"
-					   " WHERE message_id = ANY ($1)",
-					   1, argtypes);
-	vp_spi_exec(plan, args, NULL, false, SPI_OK_SELECT, "reading message ids");
-	for (r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		ApplyIdEntry *e;
-		bytea	   *h;
-
-		e = hash_search(batch->ids,
-						DatumGetUUIDP(SPI_getbinval(tup, desc, 1, &isnull)),
-						HASH_FIND, NULL);
-		if (e == NULL || e->inserted)
-			continue;
-		h = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
-		memset(e->hash, 0, VP_HASH_LEN);
-		memcpy(e->hash, VARDATA_ANY(h), Min(VARSIZE_ANY_EXHDR(h), VP_HASH_LEN));
-		e->processed_on = DatumGetDateADT(SPI_getbinval(tup, desc, 3, &isnull));
-		e->found = true;
-		nfound++;
-	}
-	(void) nfound;
-}
-
-/*
- * apply_classify
- *	  Phase 3, continued: every pending item becomes applied, duplicate or
- *	  rejected (idempotency_conflict).
- */
-static void
-apply_classify(ApplyBatch *batch)
-{
-	int			i;
-
-	for (i = 0; i < batch->n; i++)
-	{
-		ApplyItem  *it = &batch->items[i];
-		ApplyIdEntry *e;
-		const uint8 *ref;
-
-		if (it->status != APPLY_PENDING)
-			continue;
-		e = hash_search(batch->ids, &it->message_id, HASH_FIND, NULL);
-		Assert(e != NULL);
-
-		if (it->first < 0 && e->inserted)
-		{
-			it->status = APPLY_APPLIED;
-			continue;
-		}
-		if (!e->inserted && !e->found)
-		{
-			/* Recorded when we tried, gone when we looked: a sweep raced us. */
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("message id %s changed concurrently",
-							vp_uuid_text(&it->message_id)),
-					 errdetail("Its idempotency row was deleted while the batch was being applied."),
-					 errhint("Apply the batch again.")));
-		}
-		ref = e->inserted ? batch->items[e->first].hash : e->hash;
-		if (memcmp(ref, it->hash, VP_HASH_LEN) == 0)
-		{
-			it->status = APPLY_DUPLICATE;
-			if (e->inserted)
-				it->detail = psprintf("Message %s repeats message %d of this batch.",
-									  vp_uuid_text(&it->message_id), e->first + 1);
-			else
-				it->detail = psprintf("Message %s was applied on %s.",
-									  vp_uuid_text(&it->message_id),
-									  DatumGetCString(DirectFunctionCall1(date_out,
-																		  DateADTGetDatum(e->processed_on))));
-		}
-		else
-			apply_reject(it, VP_IDEMPOTENCY_CONFLICT,
-						 psprintf("Message id %s was already applied with a different payload.",
-								  vp_uuid_text(&it->message_id)));
-	}
 }
 
 /*
@@ -478,6 +320,48 @@ apply_text_array(int n, const char *const *strs)
 }
 
 /*
+ * Header names of the events: a few sets of literals (vp_event_headers(),
+ * vp_dead_letter_headers()), each made into a text[] once per batch.
+ */
+#define APPLY_NAME_SETS		4
+typedef struct ApplyNames
+{
+	int			nsets;
+	VpHeaders	sets[APPLY_NAME_SETS];	/* keys only */
+	Datum		arrays[APPLY_NAME_SETS];
+} ApplyNames;
+
+/*
+ * apply_header_names
+ *	  text[] of the header names of h, from the cache when the same
+ *	  literals were seen (made in the current context, the batch's, else).
+ */
+static Datum
+apply_header_names(ApplyNames *names, const VpHeaders *h, MemoryContext cxt)
+{
+	MemoryContext old;
+	Datum		arr;
+	int			i;
+
+	for (i = 0; i < names->nsets; i++)
+	{
+		if (names->sets[i].n == h->n &&
+			memcmp(names->sets[i].keys, h->keys, sizeof(h->keys[0]) * h->n) == 0)
+			return names->arrays[i];
+	}
+	old = MemoryContextSwitchTo(cxt);
+	arr = apply_text_array(h->n, h->keys);
+	MemoryContextSwitchTo(old);
+	if (names->nsets < APPLY_NAME_SETS)
+	{
+		names->sets[names->nsets].n = h->n;
+		memcpy(names->sets[names->nsets].keys, h->keys, sizeof(h->keys[0]) * h->n);
+		names->arrays[names->nsets++] = arr;
+	}
+	return arr;
+}
+
+/*
  * apply_output
  *	  One result row per message, in input order; with the batch's events
  *	  (apply_payment_batch_events()), one row per event instead, the
@@ -493,6 +377,9 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 	int			natts = batch->want_events ? 13 : 7;
 	int			ev = 0;
 	int			i;
+	ApplyNames	names;
+
+	names.nsets = 0;
 
 	for (i = 0; i < batch->n; i++)
 	{
@@ -546,7 +433,7 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 				nulls[9] = e->key == NULL;
 				values[9] = e->key ? CStringGetTextDatum(e->key) : (Datum) 0;
 				values[10] = PointerGetDatum(e->value);
-				values[11] = apply_text_array(e->headers.n, e->headers.keys);
+				values[11] = apply_header_names(&names, &e->headers, batch->cxt);
 				values[12] = apply_text_array(e->headers.n, e->headers.values);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
@@ -561,16 +448,16 @@ apply_output(ApplyBatch *batch, ReturnSetInfo *rsinfo)
 }
 
 /*
- * apply_run
+ * apply_batch
  *	  Both SQL functions: the arguments of apply_payment_batch(), the
- *	  result with or without the events.
+ *	  result with or without the events; everything of the batch in
+ *	  batchcxt, which the caller empties.
  */
-static Datum
-apply_run(FunctionCallInfo fcinfo, bool want_events)
+static void
+apply_batch(FunctionCallInfo fcinfo, bool want_events, MemoryContext batchcxt)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext batchcxt,
-				old;
+	MemoryContext old;
 	ApplyBatch	batch;
 	Datum	   *keys,
 			   *payloads,
@@ -605,8 +492,6 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay apply batch",
-									 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(batchcxt);
 
 	nkeys = apply_array(fcinfo, 0, "keys", &keys, &keynulls);
@@ -687,8 +572,8 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 
 	apply_parse(&batch);
 	vp_apply_positions(&batch);
-	apply_idempotency(&batch);
-	apply_classify(&batch);
+	vp_apply_idempotency(&batch);
+	vp_apply_classify(&batch);
 	apply_quarantine(&batch);
 	vp_apply_write(&batch);
 	vp_apply_record_positions(&batch);
@@ -696,7 +581,50 @@ apply_run(FunctionCallInfo fcinfo, bool want_events)
 
 	SPI_finish();
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(batchcxt);
+}
+
+/*
+ * apply_run
+ *	  apply_batch() in the session's batch context, emptied afterwards and
+ *	  kept for the next batch, so that its memory is not given back to the
+ *	  system and faulted in again each batch (it was 8% of the apply's CPU:
+ *	  docs/bench-apply.md).  A call made while another runs (a DBA's
+ *	  trigger on a voltpay table could make one) gets a context of its
+ *	  own.  After an error the kept context is emptied by the next call.
+ */
+static Datum
+apply_run(FunctionCallInfo fcinfo, bool want_events)
+{
+	MemoryContext batchcxt;
+
+	if (apply_session_busy)
+	{
+		batchcxt = AllocSetContextCreate(CurrentMemoryContext, "voltpay apply batch",
+										 ALLOCSET_DEFAULT_SIZES);
+		apply_batch(fcinfo, want_events, batchcxt);
+		MemoryContextDelete(batchcxt);
+		return (Datum) 0;
+	}
+
+	if (apply_session_cxt == NULL)
+		apply_session_cxt = AllocSetContextCreate(TopMemoryContext,
+												  "voltpay apply session",
+												  APPLY_KEPT_BYTES,
+												  APPLY_KEPT_BYTES,
+												  ALLOCSET_DEFAULT_MAXSIZE);
+	else
+		MemoryContextReset(apply_session_cxt);
+	apply_session_busy = true;
+	PG_TRY();
+	{
+		apply_batch(fcinfo, want_events, apply_session_cxt);
+	}
+	PG_FINALLY();
+	{
+		apply_session_busy = false;
+	}
+	PG_END_TRY();
+	MemoryContextReset(apply_session_cxt);
 	return (Datum) 0;
 }
 

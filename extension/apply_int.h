@@ -2,8 +2,8 @@
  *
  * apply_int.h
  *	  Internal state of one apply_payment_batch() call, shared by apply.c
- *	  (phases 1, 3, 4 and the result), positions.c (phases 2 and 6) and
- *	  writer.c (phase 5).
+ *	  (phases 1, 4 and the result), positions.c (phases 2 and 6),
+ *	  idempotency.c (phase 3) and writer.c (phase 5).
  *
  *-------------------------------------------------------------------------
  */
@@ -105,6 +105,10 @@ typedef struct ApplyBatch
 /* positions.c */
 extern void vp_apply_positions(ApplyBatch *batch);
 extern void vp_apply_record_positions(ApplyBatch *batch);
+
+/* idempotency.c */
+extern void vp_apply_idempotency(ApplyBatch *batch);
+extern void vp_apply_classify(ApplyBatch *batch);
 
 /* writer.c */
 extern void vp_apply_write(ApplyBatch *batch);

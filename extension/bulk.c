@@ -3,13 +3,16 @@
  * bulk.c
  *	  Multi-row heap insertion into voltpay's own tables.
  *
- * apply_payment_batch() writes every row of a batch through this module:
+ * apply_payment_batch() writes every row of a batch through this module
+ * (since 0.3.0 the new ids of voltpay.idempotency too, idempotency.c):
  * tuples are buffered in slots and written with table_multi_insert(), the
  * path COPY uses, so the writer tables cost about what COPY costs.  Index
- * entries are added for the tables that have indexes (the outbox); the main
- * writer tables have none.  No triggers, rules, defaults or constraints are
- * evaluated: the tables belong to the extension and the caller supplies
- * every column.
+ * entries are added for the tables that have indexes (the outbox, the
+ * idempotency table), a unique index's with the unique check (waiting for
+ * an in-progress inserter of the same key, unique_violation when it
+ * commits); the main writer tables have none.  No triggers, rules,
+ * defaults or constraints are evaluated: the tables belong to the
+ * extension and the caller supplies every column.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,8 +43,9 @@ struct VpBulkInsert
 	TupleDesc	desc;			/* unpinned copy: slots need no refcount */
 	CommandId	cid;
 	BulkInsertState bistate;
-	MemoryContext cxt;			/* tuples of the current buffer */
-	MemoryContext slotcxt;		/* slots: lives as long as the bulk */
+	MemoryContext cxt;			/* a flush's work space, reset after it */
+	MemoryContext slotcxt;		/* slots and their tuples: the caller's
+								 * context */
 	TupleTableSlot *slots[BULK_MAX_SLOTS];
 	int			nused;
 	int			nalloc;
@@ -127,11 +131,13 @@ vp_bulk_nextval(VpBulkInsert *b, int16 attnum)
 static void
 bulk_flush(VpBulkInsert *b)
 {
+	MemoryContext old;
 	int			i;
 
 	if (b->nused == 0)
 		return;
 
+	old = MemoryContextSwitchTo(b->cxt);
 	table_multi_insert(b->rel, b->slots, b->nused, b->cid, 0, b->bistate);
 
 	if (b->has_indexes)
@@ -147,6 +153,8 @@ bulk_flush(VpBulkInsert *b)
 		}
 	}
 
+	MemoryContextSwitchTo(old);
+	/* frees the tuples: their space serves the next rows */
 	for (i = 0; i < b->nused; i++)
 		ExecClearTuple(b->slots[i]);
 	b->nused = 0;
@@ -177,11 +185,17 @@ vp_bulk_add(VpBulkInsert *b, Datum *values, bool *nulls)
 	}
 	slot = b->slots[b->nused++];
 
-	/* The tuple lives in the buffer's context until the flush. */
-	old = MemoryContextSwitchTo(b->cxt);
+	/*
+	 * The slot owns the tuple (shouldFree), so that heap_multi_insert()'s
+	 * materialisation does not copy it again, and frees it after the flush.
+	 * It is formed in the slots' context (the apply's batch context, kept for
+	 * the session), whose freed space the next rows reuse: no memory is given
+	 * back and faulted in again per flush.
+	 */
+	old = MemoryContextSwitchTo(b->slotcxt);
 	tuple = heap_form_tuple(b->desc, values, nulls);
 	MemoryContextSwitchTo(old);
-	ExecStoreHeapTuple(tuple, slot, false);
+	ExecStoreHeapTuple(tuple, slot, true);
 }
 
 /*

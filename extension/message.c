@@ -102,6 +102,12 @@ typedef enum MsgPartyField
 
 static const char *const msg_party_names[MSG_N_PARTY] = {"name", "iban", "bic"};
 
+/* Their paths in details, debtor's then creditor's. */
+static const char *const msg_party_paths[2][MSG_N_PARTY] = {
+	{"debtor.name", "debtor.iban", "debtor.bic"},
+	{"creditor.name", "creditor.iban", "creditor.bic"}
+};
+
 /* One open JSON container while parsing. */
 typedef struct MsgLevel
 {
@@ -110,6 +116,9 @@ typedef struct MsgLevel
 	char	  **keys;			/* keys seen in this object */
 	int			nkeys;
 	int			maxkeys;
+	uint32		known;			/* known fields seen (bit per field) */
+	bool		check_keys;		/* a key that is not a known field, or a known
+								 * one twice: compare all keys */
 } MsgLevel;
 
 /* Semantic state of the parse. */
@@ -445,6 +454,8 @@ msg_push(MsgState *st, bool is_object)
 		lvl->is_object = is_object;
 		lvl->field = -1;
 		lvl->nkeys = 0;
+		lvl->known = 0;
+		lvl->check_keys = false;
 	}
 }
 
@@ -473,7 +484,11 @@ msg_object_end(void *state)
 	{
 		MsgLevel   *lvl = &st->levels[st->depth];
 
-		if (lvl->nkeys > 1)
+		/*
+		 * Keys that are all known fields, each once, cannot repeat: the usual
+		 * message skips the sort.
+		 */
+		if (lvl->nkeys > 1 && lvl->check_keys)
 		{
 			qsort(lvl->keys, lvl->nkeys, sizeof(char *), msg_cmp_keys);
 			for (int i = 1; i < lvl->nkeys; i++)
@@ -535,7 +550,10 @@ msg_object_field_start(void *state, char *fname, bool isnull)
 		for (int i = 0; i < MSG_N_TOP; i++)
 		{
 			if (strcmp(fname, msg_top_names[i]) == 0)
+			{
 				lvl->field = i;
+				break;
+			}
 		}
 	}
 	else if (st->depth == 2 && st->party >= 0)
@@ -543,9 +561,16 @@ msg_object_field_start(void *state, char *fname, bool isnull)
 		for (int i = 0; i < MSG_N_PARTY; i++)
 		{
 			if (strcmp(fname, msg_party_names[i]) == 0)
+			{
 				lvl->field = i;
+				break;
+			}
 		}
 	}
+	if (lvl->field < 0 || (lvl->known & (1u << lvl->field)) != 0)
+		lvl->check_keys = true;
+	else
+		lvl->known |= 1u << lvl->field;
 }
 
 static void
@@ -669,7 +694,7 @@ msg_check_party(MsgState *st, int which, VpParty *party, char **detail)
 	const char *pname = msg_top_names[which == 0 ? MSG_F_DEBTOR : MSG_F_CREDITOR];
 	const MsgValue *obj = &st->top[which == 0 ? MSG_F_DEBTOR : MSG_F_CREDITOR];
 	const MsgValue *f = st->parties[which];
-	char	   *name;
+	const char *name;
 	char	   *s;
 	char	   *why;
 	VpReason	r;
@@ -687,20 +712,20 @@ msg_check_party(MsgState *st, int which, VpParty *party, char **detail)
 		return VP_INVALID_FIELD;
 	}
 
-	name = psprintf("%s.name", pname);
+	name = msg_party_paths[which][MSG_P_NAME];
 	if ((r = msg_get_string(&f[MSG_P_NAME], name, true, &s, detail)) != VP_OK)
 		return r;
 	if (!vp_check_name(s, &why))
 		return msg_bad(VP_INVALID_FIELD, name, why, detail);
 	party->name = s;
 
-	name = psprintf("%s.iban", pname);
+	name = msg_party_paths[which][MSG_P_IBAN];
 	if ((r = msg_get_string(&f[MSG_P_IBAN], name, true, &s, detail)) != VP_OK)
 		return r;
 	if (!vp_check_iban(s, &party->iban, &why))
 		return msg_bad(VP_INVALID_IBAN, name, why, detail);
 
-	name = psprintf("%s.bic", pname);
+	name = msg_party_paths[which][MSG_P_BIC];
 	if ((r = msg_get_string(&f[MSG_P_BIC], name, false, &s, detail)) != VP_OK)
 		return r;
 	party->bic = NULL;

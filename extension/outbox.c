@@ -51,22 +51,65 @@ vp_uuid_text(const pg_uuid_t *u)
 }
 
 /*
+ * outbox_digits
+ *	  Writes v (0 <= v < 10^width) as width decimal digits.
+ */
+static char *
+outbox_digits(char *o, int v, int width)
+{
+	int			i;
+
+	for (i = width - 1; i >= 0; i--)
+	{
+		o[i] = '0' + v % 10;
+		v /= 10;
+	}
+	return o + width;
+}
+
+/*
  * outbox_ts
- *	  Appends a timestamp as a JSON string, RFC 3339 UTC with microseconds.
+ *	  Appends a timestamp as a JSON string, RFC 3339 UTC with microseconds:
+ *	  "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", written digit by digit (the
+ *	  format through appendStringInfo() was 2% of the apply's CPU), or
+ *	  through that format for a year outside 0-9999.
  */
 static void
 outbox_ts(StringInfo buf, TimestampTz ts)
 {
 	struct pg_tm tm;
 	fsec_t		fsec;
+	char		out[32];
+	char	   *o = out;
 
 	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
-	appendStringInfo(buf, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\"",
-					 tm.tm_year, tm.tm_mon, tm.tm_mday,
-					 tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
+	if (tm.tm_year < 0 || tm.tm_year > 9999 || fsec < 0 || fsec > 999999)
+	{
+		appendStringInfo(buf, "\"%04d-%02d-%02dT%02d:%02d:%02d.%06dZ\"",
+						 tm.tm_year, tm.tm_mon, tm.tm_mday,
+						 tm.tm_hour, tm.tm_min, tm.tm_sec, (int) fsec);
+		return;
+	}
+	*o++ = '"';
+	o = outbox_digits(o, tm.tm_year, 4);
+	*o++ = '-';
+	o = outbox_digits(o, tm.tm_mon, 2);
+	*o++ = '-';
+	o = outbox_digits(o, tm.tm_mday, 2);
+	*o++ = 'T';
+	o = outbox_digits(o, tm.tm_hour, 2);
+	*o++ = ':';
+	o = outbox_digits(o, tm.tm_min, 2);
+	*o++ = ':';
+	o = outbox_digits(o, tm.tm_sec, 2);
+	*o++ = '.';
+	o = outbox_digits(o, (int) fsec, 6);
+	*o++ = 'Z';
+	*o++ = '"';
+	appendBinaryStringInfo(buf, out, o - out);
 }
 
 /*

@@ -9,9 +9,18 @@
  * span id, so that the reader and e-mail services continue the trace; a
  * message without a valid traceparent starts a new trace.
  *
+ * Ids come from a per-process xoshiro128** generator (common/pg_prng.h)
+ * seeded once from pg_strong_random(): the W3C ids must be random and
+ * unique, not secret, and pg_strong_random() per id (OpenSSL's RAND_bytes:
+ * about 1.2 us a call here, two calls a message) was 8% of the apply's CPU
+ * (docs/bench-apply.md).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include "common/pg_prng.h"
+#include "miscadmin.h"
 
 #include "voltpay.h"
 
@@ -37,9 +46,14 @@ trace_hex_field(const char *s, int len, bool nonzero)
 	return any || !nonzero;
 }
 
+static pg_prng_state trace_prng;
+static int	trace_prng_pid = 0; /* process that seeded trace_prng */
+
 /*
  * trace_random_hex
- *	  Writes 2 * nbytes random lower-case hex digits.
+ *	  Writes 2 * nbytes random lower-case hex digits.  The generator is
+ *	  seeded from pg_strong_random() on first use in each process (a forked
+ *	  child seeds its own).
  */
 static void
 trace_random_hex(char *out, int nbytes)
@@ -47,13 +61,24 @@ trace_random_hex(char *out, int nbytes)
 	uint8		buf[16];
 	int			i;
 
-	Assert(nbytes <= (int) sizeof(buf));
-	do
+	Assert(nbytes <= (int) sizeof(buf) && nbytes % 8 == 0);
+	if (trace_prng_pid != MyProcPid)
 	{
-		if (!pg_strong_random(buf, nbytes))
+		if (!pg_prng_strong_seed(&trace_prng))
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not generate a random trace id")));
+					 errmsg("could not seed the trace id generator"),
+					 errdetail("pg_strong_random() failed.")));
+		trace_prng_pid = MyProcPid;
+	}
+	do
+	{
+		for (i = 0; i < nbytes; i += 8)
+		{
+			uint64		r = pg_prng_uint64(&trace_prng);
+
+			memcpy(buf + i, &r, 8);
+		}
 		for (i = 0; i < nbytes && buf[i] == 0; i++)
 			;
 	} while (i == nbytes);		/* all-zero ids are invalid */

@@ -11,13 +11,16 @@
  *	  validate.c	field rules: UUID, account id, amount, IBAN, BIC, email,
  *					RFC 3339 timestamps, text lengths
  *	  iso_tables.c	ISO 4217 currencies and ISO 13616 IBAN country lengths
- *	  apply.c		apply_payment_batch(): arguments, parsing, idempotency,
- *					quarantine, result rows (apply_int.h: the batch state)
+ *	  apply.c		apply_payment_batch(): arguments, parsing, quarantine,
+ *					result rows, the batch's memory (apply_int.h: the
+ *					batch state)
  *	  positions.c	recorded positions of the source partitions
+ *	  idempotency.c	the batch's message ids in voltpay.idempotency:
+ *					duplicates, conflicts
  *	  writer.c		writer tables and outbox rows of a batch
  *	  bulk.c		multi-row heap insertion into voltpay's own tables
  *	  spi_util.c	SPI plans kept for the session, checked execution
- *					(apply.c, positions.c, sweeper.c)
+ *					(apply.c, idempotency.c, positions.c, sweeper.c)
  *	  outbox.c		bodies and headers of the downstream events
  *	  trace.c		W3C trace context carried to the events
  *	  sweeper.c		idempotency retention: sweep function and background

@@ -1,7 +1,7 @@
 -- apply_payment_batch(): statuses, idempotency, conflicts, mixed batches,
 -- quarantine, outbox contents, recorded positions and caller errors.
 BEGIN;
-SELECT plan(53);
+SELECT plan(57);
 
 -- A valid contract-v1 message, with overrides.
 CREATE FUNCTION pg_temp.msg(o jsonb DEFAULT '{}') RETURNS bytea LANGUAGE sql AS $$
@@ -230,6 +230,32 @@ SELECT throws_ok($$SELECT * FROM voltpay.apply_payment_batch(ARRAY[['a']], ARRAY
 				 '2202E', NULL, 'a two-dimensional array is a caller error');
 SELECT is((SELECT count(*)::int FROM voltpay.apply_payment_batch(ARRAY[]::text[], ARRAY[]::bytea[])), 0,
 		  'an empty batch returns no rows');
+
+-- The batch's memory is kept for the session and emptied by the next
+-- batch, also after an error; a call made while another runs (here from a
+-- DBA's trigger on the quarantine) gets memory of its own.
+SELECT throws_ok($$SELECT * FROM voltpay.apply_payment_batch(ARRAY['a'], ARRAY['x'::bytea], 't', ARRAY[-1], ARRAY[1]::bigint[])$$,
+				 '22023', NULL, 'a negative partition is a caller error');
+SELECT is((SELECT status FROM voltpay.apply_payment_batch(ARRAY['acc-8'],
+			ARRAY[pg_temp.msg('{"account_id": "acc-8", "message_id": "88888888-8888-4888-8888-888888888801"}')])),
+		  'applied', 'the batch after a caller error is applied');
+CREATE FUNCTION pg_temp.nested_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM voltpay.apply_payment(pg_temp.msg('{"account_id": "acc-9", "message_id": "99999999-9999-4999-8999-999999999901"}'), 'acc-9');
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER nested_apply AFTER INSERT ON voltpay.rejected_message
+	FOR EACH ROW EXECUTE FUNCTION pg_temp.nested_apply();
+SELECT results_eq(
+	$$SELECT ordinal, status FROM voltpay.apply_payment_batch(ARRAY['acc-8', 'acc-8'],
+		ARRAY['not json'::bytea, pg_temp.msg('{"account_id": "acc-8", "message_id": "88888888-8888-4888-8888-888888888802"}')])$$,
+	$$VALUES (1, 'rejected'), (2, 'applied')$$,
+	'a batch whose quarantine trigger applies another message completes');
+SELECT is((SELECT count(*)::int FROM voltpay.payments
+			WHERE message_id IN ('99999999-9999-4999-8999-999999999901', '88888888-8888-4888-8888-888888888802')),
+		  2, 'both the nested and the outer message are applied');
+DROP TRIGGER nested_apply ON voltpay.rejected_message;
 
 SELECT * FROM finish();
 ROLLBACK;

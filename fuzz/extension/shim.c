@@ -18,6 +18,7 @@
  *	  - ereport/elog: below ERROR ignored; ERROR or worse prints the
  *		message and aborts, because the parsers promise never to raise an
  *		ERROR for bad input and the harness is there to find one;
+ *	  - MyProcPid (trace.c seeds its id generator once per process);
  *	  - a UTF8 database (GetDatabaseEncoding), pg_encoding_mbcliplen for
  *		UTF-8, date2j and day_tab as in utils/adt/datetime.c;
  *	  - json_errdetail(), which PostgreSQL 15 builds for the backend only,
@@ -33,6 +34,7 @@
 
 #include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/datetime.h"
 
 #include "shim.h"
@@ -219,6 +221,9 @@ errfinish(const char *filename, int lineno, const char *funcname)
 			shim_message);
 	abort();
 }
+
+/* The backend's process id; trace.c seeds its generator once per pid. */
+int			MyProcPid = 1;
 
 /* The harnesses run as in a UTF8 database, the one voltpay supports. */
 int
