@@ -219,11 +219,12 @@ start_writer() {
 	fi
 	for k in $(seq "$procs"); do
 		port=$(vp_free_port)
-		"$bin/voltpay-bridge" -b "$VK_BROKERS" --group "$name" -t "$TOPIC" \
+		"$bin/voltpay-bridge" -b "$VK_BROKERS" --group "$name" --input-topic "$TOPIC" \
 			--db "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE" \
 			--http-addr 127.0.0.1 --http-port "$port" ${extra[@]+"${extra[@]}"} \
 			>>"$work/$name-$k.log" 2>&1 &
 		CLIENTS+=($!); PIDS+=($!)
+		disown $!			# no "Killed" notices; stopped and waited for by PID
 	done
 }
 
@@ -274,6 +275,7 @@ start_connect() {
 		org.apache.kafka.connect.cli.ConnectStandalone worker.properties sink.properties) \
 		</dev/null >>"$dir/connect.log" 2>&1 &
 	CLIENTS+=($!); PIDS+=($!)
+	disown $!
 }
 
 stop_clients() {

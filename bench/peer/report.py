@@ -120,6 +120,8 @@ def main():
                         # the input's own re-sends land twice by design)
                         "duplicate_rows": r["rows"] - expected_rows,
                         "missing_payments": r["distinct_payments"] - r["distinct_rows"],
+                        # inserted + updated tuples of the table (pg_stat_user_tables),
+                        # those of rolled-back transactions included
                         "tuples_written": r["tuples_written"],
                         "rows_written_again": r["tuples_written"] - r["messages"]
                         if not v.startswith("writer") else r["tuples_written"] - r["distinct_payments"]})
