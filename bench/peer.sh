@@ -463,4 +463,5 @@ python3 bench/peer/report.py "$work/runs.jsonl" "$out" \
 	--resend "$RESEND" --heap "$HEAP" --peer-topic-bytes "$PEER_BYTES" \
 	--bridge-sha "$(sha256sum "$bin/voltpay-bridge" | cut -c1-16)" \
 	--bridge-dirty "$(git status --porcelain bridge/ 2>/dev/null | wc -l)" \
-	--commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	--commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+	--markdown "${out%.json}.md"
