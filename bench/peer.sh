@@ -309,7 +309,10 @@ progress() {
 	writer-*) psql -F' ' -c "SELECT c, (c >= $DISTINCT AND NOT EXISTS (SELECT FROM voltpay.outbox))::int
 		FROM (SELECT count(*) AS c FROM voltpay.payment) s" ;;
 	upsert-*) psql -F' ' -c "SELECT c, (c >= $DISTINCT)::int FROM (SELECT count(*) AS c FROM public.peer_upsert) s" ;;
-	insert-*) psql -F' ' -c "SELECT c, (c >= $SENT)::int FROM (SELECT count(*) AS c FROM public.peer_insert) s" ;;
+	# Insert: every message once at least (re-delivered ones land twice, so
+	# the count alone can reach N early); the distinct count only then.
+	insert-*) psql -F' ' -c "SELECT c, CASE WHEN c >= $SENT THEN ((SELECT count(DISTINCT message_id)
+		FROM public.peer_insert) >= $DISTINCT)::int ELSE 0 END FROM (SELECT count(*) AS c FROM public.peer_insert) s" ;;
 	esac
 }
 
@@ -397,6 +400,17 @@ run() {
 	done
 	t_done=$(now)
 	c1=$(snap "${CLIENTS[@]}")
+	if [ -n "$kill" ]; then
+		# Re-deliveries may go on after every message is in (a partition
+		# read to its end before the kill is read again): until the row
+		# count has not moved for 5 s.
+		local last=-1 same=0
+		while [ "$same" -lt 10 ]; do
+			read -r rows done <<<"$(progress "$v")"
+			if [ "$rows" = "$last" ]; then same=$((same + 1)); else same=0; last=$rows; fi
+			sleep 0.5
+		done
+	fi
 	local h; h=$(hwm_kib "${CLIENTS[@]}"); [ "$h" -gt "$hwm" ] && hwm=$h
 	local busy la1 lsn1 wal tm dc
 	read -r b0 tt0 <<<"$j0"; read -r b1 tt1 <<<"$(machine_jiffies)"
