@@ -419,6 +419,31 @@ run() {
 	lsn1=$(psql -c 'SELECT pg_current_wal_lsn()')
 	wal=$(psql -c "SELECT pg_wal_lsn_diff('$lsn1', '$lsn0')::bigint")
 	tm=$(timing "$v")
+	# Two bridges in one group: the second member gets its partitions
+	# only after a rebalance (two rounds of the cooperative protocol, a few
+	# seconds into the drain).  The rate from then on is the one of two
+	# connections: rows applied after the later of the two bridges' first
+	# non-empty assignments, over the time from then to the last row.
+	local both=""
+	if [ "$v" = writer-2 ] && [ $TWO_MODE = processes ] && [ -z "$kill" ]; then
+		local tb
+		tb=$(python3 - "$work/$name"-*.log <<-'PY'
+			import datetime, json, re, sys
+			ts = []
+			for f in sys.argv[1:]:
+			    for line in open(f, errors="replace"):
+			        if re.search(r"assignment: \+[1-9][0-9]* partitions", line):
+			            t = json.loads(line)["time"].replace("Z", "+00:00")
+			            ts.append(datetime.datetime.fromisoformat(t).timestamp())
+			            break
+			print(max(ts) if len(ts) == len(sys.argv) - 1 else "")
+		PY
+		)
+		if [ -n "$tb" ]; then
+			both="$tb $(psql -F' ' -c "SELECT count(*), extract(epoch FROM max(applied_at)) FROM voltpay.payment
+				WHERE applied_at >= to_timestamp($tb)")"
+		fi
+	fi
 	stop_clients TERM
 	dc=$(dup_counts "$v")
 	python3 - "$work/runs.jsonl" <<-EOF
@@ -447,10 +472,16 @@ run() {
 		    r["cpu_s_second_half"] = {k: (c1[i] - ch[i]) / hz for i, k in enumerate(["client", "postgres", "broker"])}
 		if r["kill"]:
 		    r["killed_at_rows"] = int("${killed_at:-0}")
+		if "$both":
+		    tb, nb, lb = [float(x) for x in "$both".split()]
+		    r["both_assigned_after_first_row_s"] = round(tb - first, 3)
+		    r["rate_both_assigned"] = round(nb / max(1e-9, lb - tb))
 		open("$work/runs.jsonl", "a").write(json.dumps(r) + "\n")
-		print("%-9s r%d%s: %6d rows, %6d/s first to last, %6d/s second half, cpu client %.1f s pg %.1f s broker %.1f s, HWM %d MiB, busy %.2f, load %.2f" % (
+		print("%-9s r%d%s: %6d rows, %6d/s first to last, %6d/s second half, cpu client %.1f s pg %.1f s broker %.1f s, HWM %d MiB, busy %.2f, load %.2f%s" % (
 		    "$v", $round, " KILL" if r["kill"] else "", rows, r["rate_first_to_last"], r["rate_second_half"],
-		    r["cpu_s"]["client"], r["cpu_s"]["postgres"], r["cpu_s"]["broker"], $hwm // 1024, $busy, $la1))
+		    r["cpu_s"]["client"], r["cpu_s"]["postgres"], r["cpu_s"]["broker"], $hwm // 1024, $busy, $la1,
+		    ", %d/s once both bridges had partitions (%.1f s after the first row)" % (r["rate_both_assigned"], r["both_assigned_after_first_row_s"])
+		    if "rate_both_assigned" in r else ""))
 	EOF
 }
 

@@ -80,12 +80,16 @@ def main():
              "machine_busy": med([r["machine_busy"] for r in rs]),
              "loadavg": med([r["loadavg_end"] for r in rs]),
              "launch_to_done_s": med([r["launch_to_done_s"] for r in rs])}
+        if any("rate_both_assigned" in r for r in rs):
+            s["rate_both_assigned"] = med([r.get("rate_both_assigned") for r in rs])
+            s["both_assigned_after_first_row_s"] = med([r.get("both_assigned_after_first_row_s") for r in rs])
         for half, key in ((False, "cpu_us_per_message"), (True, "cpu_us_per_message_second_half")):
             ds = [per_msg(r, half) for r in rs]
             ds = [d for d in ds if d]
             s[key] = {k: med([d[k] for d in ds]) for k in COMP + ["total"]} if ds else None
         s["per_round"] = {str(r["round"]): {"rate_first_to_last": r["rate_first_to_last"],
                                             "rate_second_half": r["rate_second_half"],
+                                            "rate_both_assigned": r.get("rate_both_assigned"),
                                             "cpu_us_per_message": per_msg(r)} for r in rs}
         summary[v] = s
 
@@ -216,6 +220,8 @@ def markdown(res):
     rows = [
         ("messages/s, first row to last", lambda s: f(s["rate_first_to_last"])),
         ("messages/s, second half of the drain (warm)", lambda s: f(s["rate_second_half"])),
+        ("messages/s once both bridges had partitions (two bridges only)",
+         lambda s: f(s.get("rate_both_assigned")) if s.get("rate_both_assigned") else "-"),
         ("CPU-us per message, whole pipeline, whole run", lambda s: f(s["cpu_us_per_message"]["total"])),
         ("- of which the bridge / Connect JVM", lambda s: f(s["cpu_us_per_message"]["client"])),
         ("- of which PostgreSQL (all processes)", lambda s: f(s["cpu_us_per_message"]["postgres"])),
