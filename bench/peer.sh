@@ -54,6 +54,10 @@
 #   VOLTPAY_PEER_BENCH_TIMEOUT    seconds one run may take (default 600)
 #   VOLTPAY_PEER_BENCH_OUT        the JSON written (bench/results/peer.json)
 #   VOLTPAY_PEER_BENCH_KEEP       1 keeps the work directory (logs)
+#   VOLTPAY_PEER_BENCH_WAITS      1 samples, at every progress poll, what the
+#                                 client backends wait for (pg_stat_activity:
+#                                 wait event, or CPU when running), and
+#                                 reports the shares per variant (default 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib/pgcluster.sh
@@ -66,6 +70,7 @@ read -r -a KILLS <<<"${VOLTPAY_PEER_BENCH_KILL-writer-1 writer-2 upsert-2 insert
 RESEND=${VOLTPAY_PEER_BENCH_RESEND:-0.03}
 HEAP=${VOLTPAY_PEER_BENCH_HEAP:-2G}
 TIMEOUT=${VOLTPAY_PEER_BENCH_TIMEOUT:-600}
+WAITS=${VOLTPAY_PEER_BENCH_WAITS:-0}
 out=${VOLTPAY_PEER_BENCH_OUT:-bench/results/peer.json}
 TOPIC=payment_writer_topic
 PEER_TOPIC=payment_peer_topic
@@ -379,6 +384,12 @@ run() {
 				start_client
 			fi
 		fi
+		if [ "$WAITS" = 1 ] && [ "$done" != 1 ]; then
+			psql -c "SELECT coalesce(wait_event_type || ':' || wait_event, state)
+				FROM pg_stat_activity WHERE backend_type = 'client backend'
+				AND pid <> pg_backend_pid() AND state <> 'idle' AND application_name <> 'psql'" \
+				>>"$work/$name.waits" || true
+		fi
 		[ "$done" = 1 ] && break
 		for p in "${CLIENTS[@]}"; do
 			if ! kill -0 "$p" 2>/dev/null; then
@@ -472,6 +483,13 @@ run() {
 		    r["cpu_s_second_half"] = {k: (c1[i] - ch[i]) / hz for i, k in enumerate(["client", "postgres", "broker"])}
 		if r["kill"]:
 		    r["killed_at_rows"] = int("${killed_at:-0}")
+		import collections, os
+		wf = "$work/$name.waits"
+		if os.path.exists(wf):
+		    w = collections.Counter(l.strip() for l in open(wf) if l.strip())
+		    tot = sum(w.values())
+		    r["backend_waits"] = {k: round(v / tot, 3) for k, v in w.most_common(8)} if tot else {}
+		    r["backend_wait_samples"] = tot
 		if "$both":
 		    tb, nb, lb = [float(x) for x in "$both".split()]
 		    r["both_assigned_after_first_row_s"] = round(tb - first, 3)

@@ -80,6 +80,13 @@ def main():
              "machine_busy": med([r["machine_busy"] for r in rs]),
              "loadavg": med([r["loadavg_end"] for r in rs]),
              "launch_to_done_s": med([r["launch_to_done_s"] for r in rs])}
+        if any("backend_waits" in r for r in rs):
+            agg = {}
+            tot = sum(r.get("backend_wait_samples", 0) for r in rs)
+            for r in rs:
+                for k, v in r.get("backend_waits", {}).items():
+                    agg[k] = agg.get(k, 0) + v * r.get("backend_wait_samples", 0)
+            s["backend_waits"] = {k: round(v / tot, 3) for k, v in sorted(agg.items(), key=lambda kv: -kv[1])} if tot else {}
         if any("rate_both_assigned" in r for r in rs):
             s["rate_both_assigned"] = med([r.get("rate_both_assigned") for r in rs])
             s["both_assigned_after_first_row_s"] = med([r.get("both_assigned_after_first_row_s") for r in rs])
@@ -182,6 +189,10 @@ def main():
             v, fmt(s["rate_first_to_last"]), fmt(s["rate_second_half"]), fmt(c["total"]), fmt(c["client"]),
             fmt(c["postgres"]), fmt(c["broker"]), fmt(c2 and c2["total"]), fmt(s["vmhwm_mib"]),
             fmt(s["wal_bytes_per_message"]), s["machine_busy"]))
+    for v in variants:
+        if summary[v].get("backend_waits"):
+            print("%s: client backends, share of samples: %s" % (v, ", ".join(
+                "%s %.0f%%" % (k, 100 * x) for k, x in list(summary[v]["backend_waits"].items())[:6])))
     for w, r in ratios.items():
         print("%s / %s: warm drain %s (rounds %s), first to last %s, whole-pipeline CPU %s (warm %s)" % (
             w, r["against"], fmt(r["median_second_half"], 2),
