@@ -30,6 +30,11 @@ def med(xs):
 
 
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--markdown-only":
+        # report.py --markdown-only RESULT.json OUT.md: the tables again from a result
+        with open(sys.argv[3], "w") as f:
+            f.write(markdown(json.load(open(sys.argv[2]))))
+        return 0
     ap = argparse.ArgumentParser()
     ap.add_argument("runs")
     ap.add_argument("out")
@@ -231,8 +236,6 @@ def markdown(res):
     rows = [
         ("messages/s, first row to last", lambda s: f(s["rate_first_to_last"])),
         ("messages/s, second half of the drain (warm)", lambda s: f(s["rate_second_half"])),
-        ("messages/s once both bridges had partitions (two bridges only)",
-         lambda s: f(s.get("rate_both_assigned")) if s.get("rate_both_assigned") else "-"),
         ("CPU-us per message, whole pipeline, whole run", lambda s: f(s["cpu_us_per_message"]["total"])),
         ("- of which the bridge / Connect JVM", lambda s: f(s["cpu_us_per_message"]["client"])),
         ("- of which PostgreSQL (all processes)", lambda s: f(s["cpu_us_per_message"]["postgres"])),
@@ -245,6 +248,12 @@ def markdown(res):
         ("machine busy (all processes, everybody's)", lambda s: f(s["machine_busy"], 2)),
         ("load average at the end", lambda s: f(s["loadavg"], 1)),
     ]
+    if any(sm[v].get("rate_both_assigned") for v in vs):
+        rows.insert(2, ("messages/s once both bridges had partitions (two bridges only)",
+                        lambda s: f(s.get("rate_both_assigned")) if s.get("rate_both_assigned") else "-"))
+    if any(sm[v].get("backend_waits") for v in vs):
+        rows.append(("client backends: share of samples per state or wait event", lambda s: "<br>".join(
+            "%s %.0f%%" % (k, 100 * x) for k, x in list((s.get("backend_waits") or {}).items())[:5]) or "-"))
     for name, fn in rows:
         o.append("| %s | %s |" % (name, " | ".join(fn(sm[v]) for v in vs)))
     o.append("")
