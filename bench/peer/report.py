@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--bridge-sha", default="")
     ap.add_argument("--bridge-dirty", default="0")
     ap.add_argument("--commit", default="")
+    ap.add_argument("--when", default="", help="the run's time (default now)")
     ap.add_argument("--markdown", default="", help="also write the tables as Markdown to this file")
     a = ap.parse_args()
 
@@ -89,9 +90,9 @@ def main():
             agg = {}
             tot = sum(r.get("backend_wait_samples", 0) for r in rs)
             for r in rs:
-                for k, v in r.get("backend_waits", {}).items():
-                    agg[k] = agg.get(k, 0) + v * r.get("backend_wait_samples", 0)
-            s["backend_waits"] = {k: round(v / tot, 3) for k, v in sorted(agg.items(), key=lambda kv: -kv[1])} if tot else {}
+                for k, x in r.get("backend_waits", {}).items():
+                    agg[k] = agg.get(k, 0) + x * r.get("backend_wait_samples", 0)
+            s["backend_waits"] = {k: round(x / tot, 3) for k, x in sorted(agg.items(), key=lambda kv: -kv[1])} if tot else {}
         if any("rate_both_assigned" in r for r in rs):
             s["rate_both_assigned"] = med([r.get("rate_both_assigned") for r in rs])
             s["both_assigned_after_first_row_s"] = med([r.get("both_assigned_after_first_row_s") for r in rs])
@@ -165,7 +166,7 @@ def main():
         goals["writer_duplicates_after_sigkill"] = {"value": max(k["duplicate_rows"] for k in kw),
                                                     "goal": "0", "met": all(k["duplicate_rows"] == 0 and k["missing_payments"] == 0 for k in kw)}
 
-    res = {"when": datetime.datetime.utcnow().isoformat(timespec="seconds") + "Z",
+    res = {"when": a.when or datetime.datetime.utcnow().isoformat(timespec="seconds") + "Z",
            "machine": {"cpus": os.cpu_count(), "note": "shared with other work; see machine_busy and loadavg"},
            "messages": a.messages, "distinct_payments": a.distinct, "resend_fraction": a.resend,
            "broker": "Apache Kafka 4.1.1, 1 KRaft node, 100 partitions per topic",
