@@ -20,7 +20,8 @@
 #        writer-1   one bridge, one database connection
 #        writer-2   one bridge with --db-connections 2 when its --help lists
 #                   that option, otherwise two bridges in one consumer group
-#                   (labelled "2 bridges"), decided at run time
+#                   (labelled so; decided at run time; the rate once both
+#                   have partitions is reported too)
 #        upsert-T   Connect + Debezium, insert.mode=upsert on message_id, T
 #                   tasks (1 and 2)
 #        insert-T   the same, insert.mode=insert (no key: re-sends land twice)
@@ -39,7 +40,8 @@
 #      the drain finished) for writer-1, writer-2, upsert-2 and insert-2,
 #      counting the duplicate rows each leaves.
 #   5. Medians per variant, per-round ratios writer / peer upsert at its
-#      best task count, the goals; bench/results/peer.json.
+#      best task count, the goals (bench/peer/report.py);
+#      bench/results/peer.json and the Markdown tables in peer.md beside it.
 #
 # Settings (environment):
 #   VOLTPAY_PEER_BENCH_N          payments produced (default 200000)
