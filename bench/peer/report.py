@@ -135,6 +135,8 @@ def main():
         v = r["variant"]
         expected_rows = r["messages"] if v.startswith("insert") else r["distinct_payments"]
         killres.append({"variant": v, "killed_at_rows": r.get("killed_at_rows"),
+                        # a drain faster than the 0.5 s poll can end before the kill
+                        "killed_before_the_end": (r.get("killed_at_rows") or 0) < expected_rows,
                         "rows": r["rows"], "distinct_message_ids": r["distinct_rows"],
                         "expected_rows": expected_rows,
                         # rows beyond what the input itself asks for (for insert:
@@ -206,9 +208,9 @@ def main():
             fmt(r["median_first_to_last"], 2), fmt(r["median_cpu_whole_pipeline"], 2),
             fmt(r["median_cpu_whole_pipeline_warm"], 2)))
     for k in killres:
-        print("SIGKILL %-9s at %s rows: %d rows, %d duplicate, %d missing, %d written again" % (
+        print("SIGKILL %-9s at %s rows: %d rows, %d duplicate, %d missing, %d written again%s" % (
             k["variant"], k["killed_at_rows"], k["rows"], k["duplicate_rows"], k["missing_payments"],
-            k["rows_written_again"]))
+            k["rows_written_again"], "" if k["killed_before_the_end"] else " (killed after the end: use a larger N)"))
     for g, d in goals.items():
         print("goal %s: %s (%s) %s" % (g, fmt(d["value"], 2), d["goal"], "met" if d["met"] else "NOT met"))
     print("written to", a.out)
