@@ -5,6 +5,14 @@
 #
 #   test/kafka/fetch.sh            fetch on first use; print the jar folder
 #   test/kafka/fetch.sh --check    print the jar folder, or fail if not fetched
+#   test/kafka/fetch.sh [--check] POM
+#                                  the same for another dependency list (the
+#                                  peer benchmark's Kafka Connect and Debezium,
+#                                  bench/peer/*-pom.xml): cached in a folder
+#                                  named by the POM's artifactId, versioned
+#                                  by its <voltpay.fetch.version> (or
+#                                  <kafka.version>), checked for the jar name
+#                                  prefixes in its <voltpay.fetch.expect>
 #
 # The cache is $VOLTPAY_CACHE/kafka (default ~/.cache/voltpay/kafka), one
 # subfolder per Kafka version and pom.xml content, so editing the pom
@@ -16,9 +24,25 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-pom=$here/pom.xml
-cache=${VOLTPAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/voltpay}/kafka
-version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
+check=""
+if [ "${1:-}" = --check ]; then check=1; shift; fi
+pom=${1:-$here/pom.xml}
+[ -f "$pom" ] || { echo "kafka: no dependency list $pom" >&2; exit 1; }
+pom=$(cd "$(dirname "$pom")" && pwd)/$(basename "$pom")
+pomval() { sed -n "s:.*<$1>\\(.*\\)</$1>.*:\\1:p" "$pom" | head -n 1; }
+name=kafka
+expect=""
+version=$(pomval kafka.version)
+if [ "$pom" != "$here/pom.xml" ]; then
+	name=$(sed -n '/<parent>/,/<\/parent>/d; s:.*<artifactId>\(.*\)</artifactId>.*:\1:p' "$pom" | head -n 1)
+	expect=$(pomval voltpay.fetch.expect)
+	v=$(pomval voltpay.fetch.version)
+	case "$v" in
+	'${'*'}') v=$(pomval "$(echo "$v" | sed 's/^..//; s/.$//')") ;;
+	esac
+	[ -n "$v" ] && version=$v
+fi
+cache=${VOLTPAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/voltpay}/$name
 sum=$(sha256sum "$pom" | cut -c1-12)
 dir=$cache/$version-$sum
 
@@ -27,8 +51,8 @@ if [ -f "$dir/complete" ]; then
 	echo "$dir/libs"
 	exit 0
 fi
-if [ "${1:-}" = --check ]; then
-	echo "kafka: Apache Kafka $version is not fetched yet (run make deps or test/kafka/fetch.sh)" >&2
+if [ -n "$check" ]; then
+	echo "kafka: $name $version is not fetched yet (run make deps or test/kafka/fetch.sh)" >&2
 	exit 1
 fi
 if ! command -v mvn >/dev/null; then
@@ -39,15 +63,16 @@ fi
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-echo "kafka: fetching Apache Kafka $version with Maven into $dir (first use)" >&2
+echo "kafka: fetching $name $version with Maven into $dir (first use)" >&2
 start=$(date +%s)
 if ! mvn -B -ntp -f "$pom" dependency:copy-dependencies -DoutputDirectory="$tmp/libs" \
 	-Dmdep.useRepositoryLayout=false >"$tmp/mvn.log" 2>&1; then
 	grep -E 'ERROR|Could not' "$tmp/mvn.log" | head -n 20 >&2
-	echo "kafka: Maven could not fetch the Kafka jars (full log above; settings: ~/.m2/settings.xml)" >&2
+	echo "kafka: Maven could not fetch the $name jars (errors above; settings: ~/.m2/settings.xml)" >&2
 	exit 1
 fi
-for jar in "kafka_2.13-$version.jar" "kafka-clients-$version.jar" log4j-core-; do
+[ -n "$expect" ] || expect="kafka_2.13-$version.jar kafka-clients-$version.jar log4j-core-"
+for jar in $expect; do
 	if ! ls "$tmp/libs/$jar"* >/dev/null 2>&1; then
 		echo "kafka: Maven finished but $jar is not among the fetched jars" >&2
 		exit 1
