@@ -456,7 +456,7 @@ vb_applier_resync(void *arg, const char *why)
  *	  recorded.  A short retry (sleeping, inside the rebalance callback)
  *	  when the database is away; after that they start from Kafka's
  *	  committed offsets, which may be ahead of a database that failed
- *	  over, so the connection is dropped: nothing is applied before the
+ *	  over, so the connections are dropped: nothing is applied before the
  *	  reconnect hook has read the positions and moved those partitions to
  *	  them (vb_consumer_rewind()).
  */
@@ -498,7 +498,15 @@ vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
 		vb_log(VB_LOG_WARN, &c, "cannot read partition positions from the database: "
 			   "starting from Kafka's committed offsets until it answers");
 	}
+	/*
+	 * Every connection that applies: each reconnects, so its reconnect
+	 * hook reads the positions before it applies anything.  (With lanes
+	 * this runs in the main thread between transactions: see lanes.c.)
+	 */
 	vb_db_close(L->db);
+	for (int i = 0; i < L->nlanes; i++)
+		if (L->lanes[i].db != L->db)
+			vb_db_close(L->lanes[i].db);
 	for (int i = 0; i < parts->cnt; i++)
 		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
 	return false;

@@ -459,32 +459,6 @@ scenario_sigkill_n2() { n2 sigkill; }
 scenario_pg_restart_n2() { n2 pg_restart; }
 scenario_two_bridges_n2() { n2 two_bridges; }
 
-# kill_backend APP: terminates the backend of the bridge connection named
-# APP (application_name) while it runs a batch (a statement of the apply
-# pipeline active, or its transaction open); waits up to 3 s for one.
-# Prints psql's notice "killed PID" (on stderr) when one was caught.
-kill_backend() {
-	vb_psql -d "$VB_DBNAME" <<-EOF
-		DO \$\$
-		DECLARE p int;
-		BEGIN
-			FOR i IN 1..3000 LOOP
-				PERFORM pg_stat_clear_snapshot();
-				SELECT pid INTO p FROM pg_stat_activity
-				WHERE application_name = '$1'
-				  AND (state = 'idle in transaction'
-				       OR (state = 'active' AND query LIKE '%apply_record_batch%'))
-				LIMIT 1;
-				IF p IS NOT NULL AND pg_terminate_backend(p) THEN
-					RAISE NOTICE 'killed %', p;
-					RETURN;
-				END IF;
-				PERFORM pg_sleep(0.001);
-			END LOOP;
-		END \$\$;
-	EOF
-}
-
 # One connection's backend killed mid-batch (pg_terminate_backend of its
 # pid while its apply pipeline runs), alternately each apply connection's,
 # at least six times while 15,000 messages arrive, and the control
@@ -503,7 +477,7 @@ scenario_backend_kill() {
 	while [ $tries -lt 40 ] && { [ $kills -lt 6 ] || kill -0 "$VB_LOADGEN_PID" 2>/dev/null; }; do
 		lane=$((tries % 2))
 		tries=$((tries + 1))
-		out=$(kill_backend "voltpay-bridge apply $lane" 2>&1)
+		out=$(vb_kill_backend "voltpay-bridge apply $lane" 2>&1)
 		if grep -q 'killed' <<<"$out"; then
 			kills=$((kills + 1))
 			vb_log "killed the backend of apply connection $lane mid-batch ($(grep -o 'killed [0-9]*' <<<"$out"))"

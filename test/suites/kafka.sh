@@ -26,8 +26,9 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-kafka-test.XXXXXX)}
 . test/bridge/lib.sh
 . test/kafka/broker.sh
 
-SINGLE_SCENARIOS=(topics happy_path duplicates permanent_errors sigkill pg_restart transactions)
-CLUSTER_SCENARIOS=(broker_failure two_bridges)
+SINGLE_SCENARIOS=(topics happy_path duplicates permanent_errors sigkill pg_restart transactions
+	duplicates_n2 sigkill_n2 backend_kill)
+CLUSTER_SCENARIOS=(broker_failure two_bridges two_bridges_n2)
 
 for b in voltpay-bridge voltpay-loadgen voltpay-topic-dump voltpay-topics voltpay-txproducer; do
 	if [ ! -x "bridge/$b" ]; then
@@ -392,6 +393,50 @@ scenario_two_bridges() {
 		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VK_SEED"
 	two_bridges_failover || return 1
 	note "bridge 2 SIGKILLed owning $VB_KILLED_OWNED partitions"
+	stop_bridge 1 || return 1
+	check
+}
+
+# ---------------------------------------------------------------------------
+# Parallel apply (--db-connections 2): scenarios again with two apply
+# connections, and one connection's backend killed mid-batch.
+# ---------------------------------------------------------------------------
+
+# n2 SCENARIO: the scenario with every bridge on two apply connections.
+n2() {
+	VB_BRIDGE_OPTS+=(--db-connections 2)
+	"scenario_$1" || return 1
+	grep -q '"parallel apply: 2 database connections' "$VB_DIR/bridge-1.log" ||
+		fail "the bridge did not apply over two connections" || return 1
+	note "2 database connections"
+}
+scenario_duplicates_n2() { n2 duplicates; }
+scenario_sigkill_n2() { n2 sigkill; }
+scenario_two_bridges_n2() { n2 two_bridges; }
+
+# The backend of one apply connection terminated while it runs a batch,
+# alternately each of the two, at least four times while 8,000 messages
+# arrive: that connection retries its own batch on a new one, nothing is
+# lost or applied twice, order per account holds.
+scenario_backend_kill() {
+	local kills=0 tries=0 lane out
+	use_topics || return 1
+	start_bridge 1 --db-connections 2 || return 1
+	vb_loadgen_bg --count 8000 --rate 1000 --accounts 1000 --duplicate-fraction 0.05 \
+		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VK_SEED"
+	sleep 1
+	while [ $tries -lt 30 ] && { [ $kills -lt 4 ] || kill -0 "$VB_LOADGEN_PID" 2>/dev/null; }; do
+		lane=$((tries % 2))
+		tries=$((tries + 1))
+		out=$(vb_kill_backend "voltpay-bridge apply $lane" 2>&1)
+		grep -q 'killed' <<<"$out" && kills=$((kills + 1))
+		alive 1 || return 1
+		rand_sleep 200 800
+	done
+	note "$kills backends killed mid-batch in $tries tries"
+	[ $kills -ge 4 ] || fail "only $kills of 4 backend kills caught a batch" || return 1
+	finish_load 120 || return 1
+	alive 1 || return 1
 	stop_bridge 1 || return 1
 	check
 }
