@@ -706,7 +706,8 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	    res["compare"] = {
 	        "args": cmp_args,
 	        "rounds": crows,
-	        "median": {k: med([r[k] for r in crows]) for k in crows[0] if k != "round"},
+	        "median": {k: med([r[k] for r in crows if r[k] is not None])
+	                   for k in crows[0] if k != "round"},
 	        "end_to_end_runs": [cmp[k] for k in sorted(cmp)],
 	    }
 	traced = {kind: {r["round"]: summarise(r) for r in runs if r["kind"] == kind}
