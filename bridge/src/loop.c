@@ -11,7 +11,9 @@
  * One pass: tick (liveness, readiness, producer events, offset commits,
  * lag, outbox backlog); fill the next batch (until --batch-size messages,
  * --batch-wait-ms after its first, or a short idle wait); apply up to
- * VB_BATCH_PIPELINE batches in one round trip; publish (the outbox pump).
+ * VB_BATCH_PIPELINE batches in one round trip (with --db-connections N > 1,
+ * up to that many per connection, over the connections: lanes.c); publish
+ * (the outbox pump).
  * On SIGINT/SIGTERM or a fatal error the drain: stop fetching, finish
  * what was polled, publish, commit, leave the group, within the drain
  * deadline.
