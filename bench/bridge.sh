@@ -304,7 +304,7 @@ EOF
 pgss_json() {
 	psql -c "
 		SELECT COALESCE(json_agg(json_build_object(
-				 'label', CASE WHEN s.query LIKE '%apply_payment_batch%' THEN 'apply'
+				 'label', CASE WHEN s.query LIKE '%apply_payment_batch%' OR s.query LIKE '%apply_record_batch%' THEN 'apply'
 							   WHEN s.query LIKE '%count(*) FROM voltpay.outbox_fetch%' THEN 'outbox_count'
 							   WHEN s.query LIKE '%outbox_fetch%' THEN 'outbox_fetch'
 							   WHEN s.query LIKE '%outbox_ack%' THEN 'outbox_ack'
