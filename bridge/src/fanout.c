@@ -208,6 +208,53 @@ vb_partmap_split(const VbPartMap *pm, VbMsg *m, int n, int *bounds)
 }
 
 /*
+ * vb_partmap_select
+ *	  Picks a round from the messages polled, m[0..n): each lane's first
+ *	  `quota` messages (in order), moved to the front, in order; the rest
+ *	  behind them, in order.  Returns how many were picked.  Within a
+ *	  partition (one lane) the picked messages come before the others, so
+ *	  offset order is kept; taking the picked prefix gives every lane whole
+ *	  batches, not a share of the first messages that cuts one lane's
+ *	  transactions short.  A partition the map does not hold counts as lane
+ *	  0's.
+ */
+int
+vb_partmap_select(const VbPartMap *pm, VbMsg *m, int n, int quota)
+{
+	int		   *taken = vb_xcalloc((size_t) pm->nlanes, sizeof(int));
+	VbMsg	   *tmp;
+	int			k = 0,
+				rest;
+
+	if (n <= 0)
+	{
+		free(taken);
+		return 0;
+	}
+	tmp = vb_xmalloc(sizeof(VbMsg) * (size_t) n);
+	for (int i = 0; i < n; i++)
+	{
+		int			l = vb_partmap_lane(pm, m[i].rkm->partition);
+
+		if (taken[l < 0 ? 0 : l]++ < quota)
+			tmp[k++] = m[i];
+	}
+	rest = k;
+	memset(taken, 0, sizeof(int) * (size_t) pm->nlanes);
+	for (int i = 0; i < n; i++)
+	{
+		int			l = vb_partmap_lane(pm, m[i].rkm->partition);
+
+		if (taken[l < 0 ? 0 : l]++ >= quota)
+			tmp[rest++] = m[i];
+	}
+	memcpy(m, tmp, sizeof(VbMsg) * (size_t) n);
+	free(tmp);
+	free(taken);
+	return k;
+}
+
+/*
  * vb_ackclaim_init
  *	  Nobody holds the acknowledgements.
  */

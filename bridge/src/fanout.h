@@ -32,6 +32,7 @@ extern int	vb_partmap_update(VbPartMap *pm, const int32_t *assigned, int n);
 extern int	vb_partmap_lane(const VbPartMap *pm, int32_t partition);
 extern int	vb_partmap_count(const VbPartMap *pm, int lane);
 extern void vb_partmap_split(const VbPartMap *pm, VbMsg *m, int n, int *bounds);
+extern int	vb_partmap_select(const VbPartMap *pm, VbMsg *m, int n, int quota);
 
 /*
  * The outbox's waiting acknowledgements ride in one lane's transaction

@@ -261,25 +261,39 @@ lanes_wait(VbLoop *L, VbLanesChores chores)
 }
 
 /*
+ * vb_lanes_pick
+ *	  Between rounds: the map follows the assignment (fanout.c), and the
+ *	  next round is picked from the messages polled: up to
+ *	  VB_BATCH_PIPELINE batches per lane, moved to the front of `next`
+ *	  (vb_partmap_select()).  Returns how many to take.
+ */
+int
+vb_lanes_pick(VbLoop *L, VbMsgList *next)
+{
+	int32_t    *parts = NULL;
+	int			np = vb_consumer_assigned(L->consumer, &parts);
+
+	if (vb_partmap_update(&L->map, parts, np) > 0)
+		lanes_log_map(L);
+	free(parts);
+	return vb_partmap_select(&L->map, next->m, next->n, VB_BATCH_PIPELINE * L->conf->batch_size);
+}
+
+/*
  * vb_lanes_apply
- *	  One round over the lanes (see the file header): cur's messages, cut
- *	  by partition, applied by the lanes at once; the main thread runs
- *	  chores meanwhile.  The worst of the lanes' outcomes, as
- *	  vb_batch_apply()'s: VB_OK when every message is applied or
- *	  quarantined; VB_TRANSIENT when the drain deadline cut a retry short;
- *	  VB_FATAL with err saying why.
+ *	  One round over the lanes (see the file header): cur's messages (taken
+ *	  after vb_lanes_pick()), cut by partition, applied by the lanes at
+ *	  once; the main thread runs chores meanwhile.  The worst of the lanes'
+ *	  outcomes, as vb_batch_apply()'s: VB_OK when every message is applied
+ *	  or quarantined; VB_TRANSIENT when the drain deadline cut a retry
+ *	  short; VB_FATAL with err saying why.
  */
 VbStatus
 vb_lanes_apply(VbLoop *L, VbMsgList *cur, VbLanesChores chores, VbError *err)
 {
 	int			bounds[VB_MAX_DB_CONNECTIONS + 1];
-	int32_t    *parts = NULL;
-	int			np = vb_consumer_assigned(L->consumer, &parts);
 	VbStatus	st = VB_OK;
 
-	if (vb_partmap_update(&L->map, parts, np) > 0)
-		lanes_log_map(L);
-	free(parts);
 	vb_partmap_split(&L->map, cur->m, cur->n, bounds);
 	for (int i = 0; i < L->nlanes; i++)
 	{

@@ -20,6 +20,7 @@
 typedef void (*VbLanesChores) (VbLoop *L, bool may_poll, bool retrying);
 
 extern VbStatus vb_lanes_open(VbLoop *L, VbError *err);
+extern int	vb_lanes_pick(VbLoop *L, VbMsgList *next);
 extern VbStatus vb_lanes_apply(VbLoop *L, VbMsgList *cur, VbLanesChores chores, VbError *err);
 extern bool vb_lanes_connected(const VbLoop *L);
 extern void vb_lanes_close(VbLoop *L);

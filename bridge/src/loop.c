@@ -254,10 +254,11 @@ loop_round_chores(VbLoop *L, bool may_poll, bool retrying)
 
 /*
  * loop_process
- *	  Takes up to VB_BATCH_PIPELINE x --batch-size polled messages per
- *	  lane in hand, applies them (on the loop's connection, or over the
- *	  lanes: lanes.c), commits their offsets to Kafka, and lets the
- *	  publishing know.  VB_FATAL after a fatal error (already signalled).
+ *	  Takes up to VB_BATCH_PIPELINE x --batch-size polled messages in hand
+ *	  (that many per lane: vb_lanes_pick()), applies them (on the loop's
+ *	  connection, or over the lanes: lanes.c), commits their offsets to
+ *	  Kafka, and lets the publishing know.  VB_FATAL after a fatal error
+ *	  (already signalled).
  */
 static VbStatus
 loop_process(VbLoop *L)
@@ -266,11 +267,11 @@ loop_process(VbLoop *L)
 	vb_applier_quarantined, vb_applier_resync};
 	VbMsgList  *next = vb_consumer_next(L->consumer);
 	VbMsgList  *cur;
-	int			max = VB_BATCH_PIPELINE * L->conf->batch_size * L->nlanes;
+	int			max = VB_BATCH_PIPELINE * L->conf->batch_size;
 	VbError		err;
 	VbStatus	st;
 
-	vb_consumer_take(L->consumer, next->n < max ? next->n : max);
+	vb_consumer_take(L->consumer, L->threaded ? vb_lanes_pick(L, next) : next->n < max ? next->n : max);
 	cur = vb_consumer_cur(L->consumer);
 	if (L->threaded)
 		st = vb_lanes_apply(L, cur, loop_round_chores, &err);

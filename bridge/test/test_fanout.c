@@ -214,6 +214,42 @@ test_split(void)
 }
 
 static void
+test_select(void)
+{
+	VbPartMap	pm;
+	int32_t		asg[2] = {0, 1};
+	VbMsg		m[10];
+	int			k;
+	bool		ordered = true;
+	int64_t		last[3] = {-1, -1, -1};
+
+	vb_partmap_init(&pm, 2);
+	vb_partmap_update(&pm, asg, 2);
+	/* Partition 0 (lane 0): 7 messages; partition 1 (lane 1): 3. */
+	for (int i = 0; i < 10; i++)
+		m[i].rkm = mk(i < 7 ? 0 : 1, i < 7 ? i : i - 7), m[i].revoked = false;
+	k = vb_partmap_select(&pm, m, 10, 4);
+	is_int(k, 7, "quota 4: four of lane 0 and all three of lane 1 picked");
+	for (int i = 0; i < k; i++)
+	{
+		int			p = m[i].rkm->partition;
+
+		if (m[i].rkm->offset <= last[p])
+			ordered = false;
+		last[p] = m[i].rkm->offset;
+	}
+	ok(ordered, "picked in offset order per partition");
+	is_int(m[k].rkm->partition, 0, "the rest: lane 0's later messages");
+	is_int(m[k].rkm->offset, 4, "starting where the picked ones stopped");
+	is_int(m[9].rkm->offset, 6, "in order");
+	is_int(vb_partmap_select(&pm, m, 10, 100), 10, "quota above the counts: all picked");
+	is_int(vb_partmap_select(&pm, m, 0, 4), 0, "nothing polled: nothing picked");
+	for (int i = 0; i < 10; i++)
+		free(m[i].rkm);
+	vb_partmap_free(&pm);
+}
+
+static void
 test_ackclaim(void)
 {
 	VbAckClaim	c;
@@ -420,6 +456,7 @@ main(void)
 	test_map_rebalance_uneven();
 	test_map_random();
 	test_split();
+	test_select();
 	test_ackclaim();
 	test_small_decisions();
 	test_rounds();
