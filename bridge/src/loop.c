@@ -223,22 +223,28 @@ loop_debug_batch(VbLoop *L, const VbMsgList *cur)
 
 /*
  * loop_round_chores (VbLanesChores)
- *	  While the lanes apply a round: the consumer polled when no lane is
- *	  inside a database call (rebalances, group membership, messages kept)
- *	  and paused while one waits a retry; events produced, delivery
- *	  reports served, liveness, readiness and the lag kept up.
+ *	  While the lanes apply a round: events produced, delivery reports
+ *	  served, liveness, readiness and the lag kept up.  While a lane waits
+ *	  a retry, as loop_wait_retry() does with one connection: consumption
+ *	  paused, and the consumer polled (rebalances, group membership) when
+ *	  no lane is inside a database call.  Not otherwise: as with one
+ *	  connection, a round is not long enough to need it, and pausing a
+ *	  full `next` would purge librdkafka's prefetched messages (the next
+ *	  round would wait for a new fetch).
  */
 static void
 loop_round_chores(VbLoop *L, bool may_poll, bool retrying)
 {
 	loop_check_stop();
 	if (retrying)
-		vb_consumer_pause(L->consumer, VB_PAUSE_DB, true);
-	if (may_poll)
 	{
-		vb_consumer_poll(L->consumer, 0, loop_ahead(L));
-		if (vb_consumer_full(L->consumer))
-			vb_consumer_pause(L->consumer, VB_PAUSE_FULL, true);
+		vb_consumer_pause(L->consumer, VB_PAUSE_DB, true);
+		if (may_poll)
+		{
+			vb_consumer_poll(L->consumer, 0, loop_ahead(L));
+			if (vb_consumer_full(L->consumer))
+				vb_consumer_pause(L->consumer, VB_PAUSE_FULL, true);
+		}
 	}
 	vb_outbox_produce_pending(L->outbox);
 	vb_outbox_poll(L->outbox, 0);
