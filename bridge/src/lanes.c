@@ -111,8 +111,8 @@ lanes_wait_retry(void *arg, int attempt, const VbError *err, const char *what)
 
 	c.sqlstate = err->sqlstate;
 	c.error = err->message;
-	vb_log(VB_LOG_WARN, &c, "database %s failed on connection %d (transient): retry %d in %d ms",
-		   what, lane->id, attempt, delay);
+	vb_log(VB_LOG_WARN, &c, "database %s failed (transient): retry %d in %d ms, consumption paused "
+		   "(connection %d)", what, attempt, delay, lane->id);
 	vb_metric_retry(VB_R_DB);
 	lane->retrying = true;
 	for (int64_t now = vb_now_ms(); now < until && !vb_past_deadline(); now = vb_now_ms())

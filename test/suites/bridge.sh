@@ -498,7 +498,7 @@ scenario_backend_kill() {
 	[ $kills -ge 6 ] || fail "only $kills of 6 backend kills caught a batch" || return 1
 	finish_load 120 || return 1
 	alive 1 || return 1
-	grep -q 'failed on connection [01] (transient)' "$VB_DIR/bridge-1.log" ||
+	grep -q 'failed (transient): retry .*(connection [01])' "$VB_DIR/bridge-1.log" ||
 		fail "no lane retried after its backend was killed" || return 1
 	stop_bridge 1 || return 1
 	check
