@@ -24,9 +24,9 @@
  * thread at a time, as before, while the database works on N
  * transactions at once.  Only the main thread polls the consumer (so
  * rebalances, and the positions they read on the loop's connection, run
- * there), and only while no lane is inside a database call
- * (vb_fanout_may_poll()): revocations land between transactions, as
- * with one connection.  A lane whose connection fails retries its own
+ * there): between rounds, and during a round only while a lane waits a
+ * retry and no lane is inside a database call (vb_fanout_may_poll()), so
+ * revocations land between transactions, as with one connection.  A lane whose connection fails retries its own
  * slice (reconnecting; the reconnect hook reads the positions again)
  * while the other lanes finish theirs.  The outbox's acknowledgements
  * ride in one lane's transaction at a time (vb_ackclaim_*).
