@@ -47,6 +47,14 @@
 #                                   bridge's default --batch-size)
 #   VOLTPAY_BRIDGE_BENCH_BRIDGE_ARGS  more bridge arguments (space-separated),
 #                                   e.g. "-X consumer.queued.max.messages.kbytes=8192"
+#   VOLTPAY_BRIDGE_BENCH_COMPARE_ARGS  bridge arguments of a second
+#                                   configuration of the same binary (for
+#                                   example "--db-connections 2"): each round
+#                                   also runs (b) with them, in alternating
+#                                   order, and the results compare both
+#                                   side by side (rate, ratio to (b), CPU
+#                                   seconds per 100,000 of the bridge and of
+#                                   all its backends)
 #   VOLTPAY_BRIDGE_BENCH_BASELINE   another voltpay-bridge binary (for
 #                                   example the previous release's): each
 #                                   round also runs (b) with it, in
@@ -79,6 +87,7 @@ LIVE_TOPIC=bench_live_input
 PROFILE_TOPIC=bench_profile_input
 SEED=20261124
 read -r -a EXTRA <<<"${VOLTPAY_BRIDGE_BENCH_BRIDGE_ARGS:-}"
+read -r -a CMP <<<"${VOLTPAY_BRIDGE_BENCH_COMPARE_ARGS:-}"
 
 declare -a PIDS=()
 work=
@@ -109,6 +118,12 @@ psql() { command psql -XqAt -v ON_ERROR_STOP=1 "$@"; }
 cpu_s() {
 	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+# cpu_sum PID...: the sum of their CPU seconds.
+cpu_sum() {
+	local t=0 p
+	for p in "$@"; do t=$(python3 -c "print(round($t + $(cpu_s "$p"), 2))"); done
+	echo "$t"
 }
 # Busy and total jiffies of the whole machine (all CPUs), from /proc/stat.
 machine_jiffies() {
@@ -289,7 +304,7 @@ EOF
 pgss_json() {
 	psql -c "
 		SELECT COALESCE(json_agg(json_build_object(
-				 'label', CASE WHEN s.query LIKE '%apply_payment_batch%' THEN 'apply'
+				 'label', CASE WHEN s.query LIKE '%apply_payment_batch%' OR s.query LIKE '%apply_record_batch%' THEN 'apply'
 							   WHEN s.query LIKE '%count(*) FROM voltpay.outbox_fetch%' THEN 'outbox_count'
 							   WHEN s.query LIKE '%outbox_fetch%' THEN 'outbox_fetch'
 							   WHEN s.query LIKE '%outbox_ack%' THEN 'outbox_ack'
@@ -343,6 +358,7 @@ run_bridge() {
 	t_start=$(now)
 	local exe=$bin/voltpay-bridge
 	[ "$kind" = base ] && exe=$bin/voltpay-bridge-baseline
+	[ "$kind" = cmp ] && set -- "${CMP[@]}" "$@"
 	"$exe" -b "$brokers" --db "host=$PGHOST port=$PGPORT user=bridge dbname=$db" \
 		--group "bench-$kind-$round" --input-topic "$topic" --batch-size "$BATCH" \
 		--http-addr 127.0.0.1 --http-port "$port" \
@@ -362,8 +378,9 @@ print(datetime.datetime.fromisoformat(json.loads(sys.stdin.readline())["time"].r
 		sleep 0.05
 	done
 	[ -n "$t_assigned" ] || { echo "bench: the bridge got no partitions in 30 s" >&2; exit 1; }
-	backend=$(psql -c "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND usename = 'bridge' LIMIT 1")
-	bcpu0=$(cpu_s "$bpid"); becpu0=$(cpu_s "$backend"); mcpu0=$(cpu_s "$mock_pid")
+	# Every backend of the bridge (one per connection).
+	backend=$(psql -c "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = '$db' AND usename = 'bridge'")
+	bcpu0=$(cpu_s "$bpid"); becpu0=$(cpu_sum $backend); mcpu0=$(cpu_s "$mock_pid")
 	la=$(loadavg)
 	j0=$(machine_jiffies)
 	if [ "$kind" = live ]; then
@@ -403,7 +420,7 @@ print(datetime.datetime.fromisoformat(json.loads(sys.stdin.readline())["time"].r
 	eval "exec ${PQ[1]}>&-"
 	wait "$pq_pid" 2>/dev/null || true
 	forget "$pq_pid"
-	bcpu1=$(cpu_s "$bpid"); becpu1=$(cpu_s "$backend"); mcpu1=$(cpu_s "$mock_pid")
+	bcpu1=$(cpu_s "$bpid"); becpu1=$(cpu_sum $backend); mcpu1=$(cpu_s "$mock_pid")
 	busy=$(machine_busy "$j0")
 	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$bpid/status")
 	curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$dir/metrics.txt" || : >"$dir/metrics.txt"
@@ -447,6 +464,7 @@ for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
 		run_indb "$r"
 		run_bridge pre "$r" "$TOPIC" "$N"
+		[ ${#CMP[@]} = 0 ] || run_bridge cmp "$r" "$TOPIC" "$N"
 		[ -z "$BASELINE" ] || run_bridge base "$r" "$TOPIC" "$N"
 		[ "$TRACE" != 1 ] || run_bridge trace "$r" "$TOPIC" "$N" --zipkin-url "$sink_url"
 		[ "$TRACE" != 1 ] || run_bridge trace_all "$r" "$TOPIC" "$N" --zipkin-url "$sink_url" \
@@ -456,6 +474,7 @@ for r in $(seq "$ROUNDS"); do
 			--trace-sample-ratio 1
 		[ "$TRACE" != 1 ] || run_bridge trace "$r" "$TOPIC" "$N" --zipkin-url "$sink_url"
 		[ -z "$BASELINE" ] || run_bridge base "$r" "$TOPIC" "$N"
+		[ ${#CMP[@]} = 0 ] || run_bridge cmp "$r" "$TOPIC" "$N"
 		run_bridge pre "$r" "$TOPIC" "$N"
 		run_indb "$r"
 	fi
@@ -470,9 +489,9 @@ if [ "$PROFILE_N" -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------------------
-python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "${EXTRA[*]}" <<-'EOF'
+python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "${EXTRA[*]}" "${CMP[*]}" <<-'EOF'
 	import datetime, json, os, re, statistics, sys
-	runs_path, out, n, batch, rounds, produce_rate, provenance, extra_args = sys.argv[1:]
+	runs_path, out, n, batch, rounds, produce_rate, provenance, extra_args, cmp_args = sys.argv[1:]
 	runs = [json.loads(l) for l in open(runs_path) if l.strip()]
 	n, batch = int(n), int(batch)
 
@@ -614,6 +633,7 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	indb = {r["round"]: r for r in runs if r["kind"] == "indb"}
 	pre = {r["round"]: summarise(r) for r in runs if r["kind"] == "pre"}
 	base = {r["round"]: summarise(r) for r in runs if r["kind"] == "base"}
+	cmp = {r["round"]: summarise(r) for r in runs if r["kind"] == "cmp"}
 	per100k = lambda s: round(s["cpu_s"]["bridge"] * 100000 / s["messages"], 2)
 	live = [summarise(r) for r in runs if r["kind"] == "live"]
 	prof = [summarise(r) for r in runs if r["kind"] == "profile"]
@@ -669,6 +689,27 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	                   "bridge_cpu_s_per_100k": med([r["bridge_cpu_s_per_100k"] for r in brows])},
 	        "end_to_end_runs": [base[k] for k in sorted(base)],
 	    }
+	if cmp:
+	    per100k_db = lambda s: round(s["cpu_s"]["backend"] * 100000 / s["messages"], 2)
+	    crows = []
+	    for k in sorted(cmp):
+	        crows.append({"round": k, "end_to_end_payments_per_s": cmp[k]["payments_per_s"],
+	                      "vs_default": round(cmp[k]["payments_per_s"] / pre[k]["payments_per_s"], 3),
+	                      "default_payments_per_s": pre[k]["payments_per_s"],
+	                      "bridge_cpu_s_per_100k": per100k(cmp[k]),
+	                      "default_bridge_cpu_s_per_100k": per100k(pre[k]),
+	                      "backends_cpu_s_per_100k": per100k_db(cmp[k]),
+	                      "default_backends_cpu_s_per_100k": per100k_db(pre[k]),
+	                      "machine_busy": cmp[k]["machine_busy"], "default_machine_busy": pre[k]["machine_busy"],
+	                      "apply_server_ms_mean": cmp[k]["db_time"].get("apply", {}).get("mean_ms"),
+	                      "vmhwm_mib": cmp[k]["vmhwm_mib"]})
+	    res["compare"] = {
+	        "args": cmp_args,
+	        "rounds": crows,
+	        "median": {k: med([r[k] for r in crows if r[k] is not None])
+	                   for k in crows[0] if k != "round"},
+	        "end_to_end_runs": [cmp[k] for k in sorted(cmp)],
+	    }
 	traced = {kind: {r["round"]: summarise(r) for r in runs if r["kind"] == kind}
 	          for kind in ("trace", "trace_all")}
 	if traced["trace"] or traced["trace_all"]:
@@ -713,6 +754,21 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	          res["binaries"]["baseline"]["version"], bm["ratio"],
 	          ", ".join("%.3f" % r["ratio"] for r in res["baseline"]["rounds"]), bm["bridge_cpu_s_per_100k"],
 	          ", ".join("%.2f" % r["bridge_cpu_s_per_100k"] for r in res["baseline"]["rounds"])))
+	if cmp:
+	    print("with %s, same rounds (alternated with the default):" % cmp_args)
+	    print("%-6s %13s %13s %7s %15s %17s %11s" % ("round", "default /s", "compared /s", "x", "bridge CPU s/100k",
+	          "backends CPU s/100k", "busy d / c"))
+	    for r in res["compare"]["rounds"]:
+	        print("%-6s %13.0f %13.0f %7.3f %7.2f / %5.2f %8.2f / %6.2f %5.0f%% /%3.0f%%" % (
+	            r["round"], r["default_payments_per_s"], r["end_to_end_payments_per_s"], r["vs_default"],
+	            r["default_bridge_cpu_s_per_100k"], r["bridge_cpu_s_per_100k"],
+	            r["default_backends_cpu_s_per_100k"], r["backends_cpu_s_per_100k"],
+	            100 * r["default_machine_busy"], 100 * r["machine_busy"]))
+	    cm = res["compare"]["median"]
+	    print("%-6s %13.0f %13.0f %7.3f %7.2f / %5.2f %8.2f / %6.2f" % (
+	        "median", cm["default_payments_per_s"], cm["end_to_end_payments_per_s"], cm["vs_default"],
+	        cm["default_bridge_cpu_s_per_100k"], cm["bridge_cpu_s_per_100k"],
+	        cm["default_backends_cpu_s_per_100k"], cm["backends_cpu_s_per_100k"]))
 	for label, name in (("default_ratio", "span export on, default ratio"), ("ratio_1", "span export on, ratio 1")):
 	    tr = res.get("tracing", {}).get(label)
 	    if not tr:

@@ -45,6 +45,7 @@ typedef struct RowLog
 typedef struct LoopChunk
 {
 	VbLoop	   *loop;
+	VbLane	   *lane;
 	rd_kafka_message_t **msgs;
 	int			n;
 	uint64_t	applied;
@@ -210,7 +211,7 @@ applier_on_row(void *arg, int ordinal, const char *message_id, const char *statu
 		if (ctx->commit_us == 0)
 		{
 			/* The first row: sent with the pipeline, or at the last COMMIT. */
-			ctx->sent_us = ctx->loop->batch_clock_us;
+			ctx->sent_us = ctx->lane->batch_clock_us;
 			ctx->commit_us = vb_wall_us();
 		}
 		row = (VbTrRow) {applier_record(m), message_id, status, reason, trace_id,
@@ -302,8 +303,8 @@ applier_on_done(void *arg)
 	vb_metric_add(VB_C_DUPLICATE, ctx->duplicate);
 	vb_metric_add(VB_C_REJECTED, ctx->rejected);
 	vb_metric_add(VB_C_BATCHES, 1);
-	vb_metric_batch(ctx->n, (double) (now - L->batch_clock_us) / 1e6);
-	L->batch_clock_us = now;
+	vb_metric_batch(ctx->n, (double) (now - ctx->lane->batch_clock_us) / 1e6);
+	ctx->lane->batch_clock_us = now;
 }
 
 /*
@@ -331,21 +332,44 @@ applier_origins(VbLoop *L, LoopChunk *ctx)
 }
 
 /*
+ * applier_take_acks
+ *	  The outbox's waiting acknowledgements this lane's next call carries:
+ *	  all of them unless another lane carries them (vb_ackclaim_take()),
+ *	  copied, since the outbox's list may grow while the call waits.
+ */
+static int
+applier_take_acks(VbLane *lane)
+{
+	VbLoop	   *L = lane->loop;
+	const int64_t *ids;
+	int			n = vb_ackclaim_take(&L->ackclaim, lane->id, vb_outbox_acks(L->outbox, &ids));
+
+	if (n > 0)
+	{
+		vb_grow((void **) &lane->acks, &lane->capacks, n, sizeof(int64_t));
+		memcpy(lane->acks, ids, sizeof(int64_t) * (size_t) n);
+	}
+	return n;
+}
+
+/*
  * vb_applier_apply (VbBatchOps.apply)
- *	  The transactions through the database's pipeline, carrying the
- *	  outbox's waiting acknowledgements in the first.
+ *	  The transactions through the lane's pipeline, carrying the outbox's
+ *	  waiting acknowledgements in the first (when no other lane carries
+ *	  them).
  */
 VbStatus
 vb_applier_apply(void *arg, const VbBatchChunk *chunks, int nchunks, int *ndone, VbError *err)
 {
 	static const VbApplyCallbacks cb = {applier_on_row, applier_on_event, applier_on_done};
-	VbLoop	   *L = arg;
+	VbLane	   *lane = arg;
+	VbLoop	   *L = lane->loop;
 	VbApplyChunk ac[VB_BATCH_PIPELINE];
 	LoopChunk	ctx[VB_BATCH_PIPELINE];
-	const int64_t *acks;
-	int			nacks = vb_outbox_acks(L->outbox, &acks);
+	int			nacks = applier_take_acks(lane);
 	int64_t		deleted = 0;
 	VbStatus	st;
+	int			acked;
 
 	int64_t		consumed_us = 0;
 
@@ -358,6 +382,7 @@ vb_applier_apply(void *arg, const VbBatchChunk *chunks, int nchunks, int *ndone,
 	{
 		memset(&ctx[i], 0, sizeof(LoopChunk));
 		ctx[i].loop = L;
+		ctx[i].lane = lane;
 		ctx[i].log.level = -1;
 		ctx[i].consumed_us = consumed_us;
 		ctx[i].msgs = chunks[i].msgs;
@@ -367,8 +392,8 @@ vb_applier_apply(void *arg, const VbBatchChunk *chunks, int nchunks, int *ndone,
 		ac[i].arg = &ctx[i];
 		ac[i].traceparents = L->tracer ? applier_origins(L, &ctx[i]) : NULL;
 	}
-	L->batch_clock_us = vb_wall_us();
-	st = vb_db_apply(L->db, ac, nchunks, L->conf->input_topic, acks, nacks, &deleted,
+	lane->batch_clock_us = vb_wall_us();
+	st = vb_db_apply(lane->db, ac, nchunks, L->conf->input_topic, lane->acks, nacks, &deleted,
 					 &cb, ndone, err);
 	for (int i = 0; i < nchunks; i++)
 	{
@@ -376,8 +401,8 @@ vb_applier_apply(void *arg, const VbBatchChunk *chunks, int nchunks, int *ndone,
 		free(ctx[i].origins);
 		free(ctx[i].origin_buf);
 	}
-	if (*ndone > 0)
-		vb_outbox_acked(L->outbox, nacks);
+	if ((acked = vb_ackclaim_release(&L->ackclaim, lane->id, *ndone > 0)) > 0)
+		vb_outbox_acked(L->outbox, acked);
 	return st;
 }
 
@@ -388,8 +413,9 @@ VbStatus
 vb_applier_quarantine(void *arg, rd_kafka_message_t *m, const char *sqlstate, const char *error,
 				bool with_key, bool *stored, VbError *err)
 {
-	VbLoop	   *L = arg;
-	VbStatus	st = vb_db_quarantine(L->db, m, L->conf->input_topic, with_key, sqlstate,
+	VbLane	   *lane = arg;
+	VbLoop	   *L = lane->loop;
+	VbStatus	st = vb_db_quarantine(lane->db, m, L->conf->input_topic, with_key, sqlstate,
 									  error, stored, err);
 
 	if (st == VB_OK && *stored && L->tracer)
@@ -407,7 +433,7 @@ vb_applier_quarantine(void *arg, rd_kafka_message_t *m, const char *sqlstate, co
 void
 vb_applier_quarantined(void *arg, rd_kafka_message_t *m)
 {
-	VbLoop	   *L = arg;
+	VbLoop	   *L = ((VbLane *) arg)->loop;
 
 	vb_metric_add(VB_C_QUARANTINED, 1);
 	vb_consumer_applied(L->consumer, &m, 1);
@@ -419,7 +445,7 @@ vb_applier_quarantined(void *arg, rd_kafka_message_t *m)
 void
 vb_applier_resync(void *arg, const char *why)
 {
-	VbLoop	   *L = arg;
+	VbLoop	   *L = ((VbLane *) arg)->loop;
 
 	vb_outbox_resync(L->outbox, why);
 }
@@ -430,7 +456,7 @@ vb_applier_resync(void *arg, const char *why)
  *	  recorded.  A short retry (sleeping, inside the rebalance callback)
  *	  when the database is away; after that they start from Kafka's
  *	  committed offsets, which may be ahead of a database that failed
- *	  over, so the connection is dropped: nothing is applied before the
+ *	  over, so the connections are dropped: nothing is applied before the
  *	  reconnect hook has read the positions and moved those partitions to
  *	  them (vb_consumer_rewind()).
  */
@@ -472,7 +498,15 @@ vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
 		vb_log(VB_LOG_WARN, &c, "cannot read partition positions from the database: "
 			   "starting from Kafka's committed offsets until it answers");
 	}
+	/*
+	 * Every connection that applies: each reconnects, so its reconnect
+	 * hook reads the positions before it applies anything.  (With lanes
+	 * this runs in the main thread between transactions: see lanes.c.)
+	 */
 	vb_db_close(L->db);
+	for (int i = 0; i < L->nlanes; i++)
+		if (L->lanes[i].db != L->db)
+			vb_db_close(L->lanes[i].db);
 	for (int i = 0; i < parts->cnt; i++)
 		parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
 	return false;
@@ -480,8 +514,8 @@ vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
 
 /*
  * vb_applier_reconnected (VbDbHooks.on_reconnect)
- *	  A new connection may reach another server (a promoted standby) that
- *	  lost the last transactions: the partitions whose recorded positions
+ *	  A new connection (of any lane) may reach another server (a promoted
+ *	  standby) that lost the last transactions: the partitions whose recorded positions
  *	  are behind what was applied go back to them, the outbox forgets what
  *	  it knew by event id, and the call that reconnected is refused, so
  *	  the batch in hand is built again without the messages read again
@@ -491,7 +525,8 @@ vb_applier_positions(void *arg, rd_kafka_topic_partition_list_t *parts)
 VbStatus
 vb_applier_reconnected(void *arg, VbError *err)
 {
-	VbLoop	   *L = arg;
+	VbLane	   *lane = arg;
+	VbLoop	   *L = lane->loop;
 	rd_kafka_topic_partition_list_t *parts;
 	int			n;
 
@@ -499,10 +534,10 @@ vb_applier_reconnected(void *arg, VbError *err)
 		return VB_OK;
 	parts = vb_consumer_assignment(L->consumer);
 	if (parts->cnt > 0 &&
-		vb_db_positions(L->db, L->conf->input_topic, applier_position_cb, parts, err) != VB_OK)
+		vb_db_positions(lane->db, L->conf->input_topic, applier_position_cb, parts, err) != VB_OK)
 	{
 		rd_kafka_topic_partition_list_destroy(parts);
-		vb_db_close(L->db);
+		vb_db_close(lane->db);
 		return err->status;
 	}
 	n = vb_consumer_rewind(L->consumer, parts);
@@ -510,11 +545,35 @@ vb_applier_reconnected(void *arg, VbError *err)
 	if (n == 0)
 		return VB_OK;
 	vb_outbox_forget(L->outbox);
+	vb_ackclaim_forget(&L->ackclaim);
 	return vb_error_set(err, VB_TRANSIENT, NULL,
 						"after reconnecting, the database's positions of %d partitions are behind "
 						"what was applied: reading them again from there", n);
 }
 
+
+/*
+ * vb_applier_db_wait (VbDbHooks.on_wait)
+ *	  While a lane's apply runs on the server: produce the previous
+ *	  batches' events, serve delivery reports, and show the lag once a
+ *	  second: a statement that does not answer (a stalled connection, a
+ *	  lock) must not freeze the lag gauges at their last value.
+ */
+void
+vb_applier_db_wait(void *arg)
+{
+	VbLoop	   *L = ((VbLane *) arg)->loop;
+
+	if (L->consumer && vb_now_ms() >= L->next_lag_ms)
+	{
+		vb_consumer_update_lag(L->consumer);
+		L->next_lag_ms = vb_now_ms() + 1000;
+	}
+	if (!L->outbox)
+		return;
+	vb_outbox_produce_pending(L->outbox);
+	vb_outbox_poll(L->outbox, 0);
+}
 
 /*
  * applier_delivered (the outbox's delivery hook)

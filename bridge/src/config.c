@@ -150,6 +150,7 @@ cfg_defaults(VbConfig *conf)
 	conf->db = vb_xstrdup("");
 	conf->db_role = vb_xstrdup("voltpay_writer");
 	conf->batch_size = VB_DEFAULT_BATCH_SIZE;
+	conf->db_connections = VB_DEFAULT_DB_CONNECTIONS;
 	conf->batch_wait_ms = VB_DEFAULT_BATCH_WAIT_MS;
 	conf->outbox_batch = VB_DEFAULT_OUTBOX_BATCH;
 	conf->http_addr = vb_xstrdup("127.0.0.1");

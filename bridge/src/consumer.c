@@ -180,7 +180,7 @@ vb_consumer_pause(VbConsumer *c, unsigned reason, bool on)
 bool
 vb_consumer_full(const VbConsumer *c)
 {
-	return c->next.n >= VB_AHEAD_BATCHES * c->conf->batch_size ||
+	return c->next.n >= VB_AHEAD_BATCHES * c->conf->batch_size * c->conf->db_connections ||
 		c->next.bytes >= VB_AHEAD_BYTES;
 }
 

@@ -83,9 +83,23 @@ vb_db_new(const char *conninfo, const char *role, const VbDbHooks *hooks)
 
 	db->conninfo = vb_xstrdup(conninfo ? conninfo : "");
 	db->role = vb_xstrdup(role ? role : "");
+	db->app_name = vb_xstrdup("voltpay-bridge");
 	if (hooks)
 		db->hooks = *hooks;
 	return db;
+}
+
+/*
+ * vb_db_set_app_name
+ *	  The fallback_application_name of the next connects (the conninfo's
+ *	  application_name wins): tells the connections of one bridge apart in
+ *	  pg_stat_activity.
+ */
+void
+vb_db_set_app_name(VbDb *db, const char *name)
+{
+	free(db->app_name);
+	db->app_name = vb_xstrdup(name);
 }
 
 /*
@@ -107,6 +121,7 @@ vb_db_free(VbDb *db)
 	vb_buf_free(&db->bufs.acks);
 	free(db->conninfo);
 	free(db->role);
+	free(db->app_name);
 	free(db);
 }
 
@@ -244,6 +259,7 @@ vb_db_connect(VbDb *db, VbError *err)
 	const char *vals[12];
 	char	   *options;
 	const char *pgoptions = getenv("PGOPTIONS");
+	PGconn	   *conn;
 	int			k = 0;
 
 	vb_db_close(db);
@@ -254,7 +270,7 @@ vb_db_connect(VbDb *db, VbError *err)
 	}
 	else
 		options = vb_xstrdup("-csearch_path=");
-	keys[k] = "fallback_application_name", vals[k++] = "voltpay-bridge";
+	keys[k] = "fallback_application_name", vals[k++] = db->app_name;
 	keys[k] = "client_encoding", vals[k++] = "UTF8";
 	keys[k] = "connect_timeout", vals[k++] = "10";
 	/* A dead network path fails within about 30 s instead of hanging. */
@@ -266,7 +282,13 @@ vb_db_connect(VbDb *db, VbError *err)
 	keys[k] = "dbname", vals[k++] = db->conninfo;
 	keys[k] = NULL, vals[k] = NULL;
 
-	db->conn = PQconnectdbParams(keys, vals, 1);
+	/* Into a local: with on_block, another thread may look at db->conn. */
+	if (db->hooks.on_block)
+		db->hooks.on_block(db->hooks.arg, true);
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (db->hooks.on_block)
+		db->hooks.on_block(db->hooks.arg, false);
+	db->conn = conn;
 	free(options);
 	if (!db->conn || PQstatus(db->conn) != CONNECTION_OK)
 	{

@@ -7,8 +7,9 @@
  * Every call returns a VbStatus; on failure the VbError holds the SQLSTATE
  * and a one-line message, and the status is the error's class (see
  * vb_db_classify()).  The caller passes what the calls need; the only
- * call back out of this layer is VbDbHooks.on_wait, which a pipelined
- * apply runs while the server works.
+ * calls back out of this layer are the VbDbHooks: on_wait, which a
+ * pipelined apply runs while the server works, on_reconnect, and
+ * on_block around waits that block.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,6 +38,14 @@ typedef struct VbDbHooks
 	 * and refuse the call with a status other than VB_OK.
 	 */
 	VbStatus	(*on_reconnect) (void *arg, VbError *err);
+
+	/*
+	 * Around a wait that blocks on the server (a pipelined apply's poll, a
+	 * connect): true before, false after.  The caller may let other
+	 * threads run meanwhile; this connection is not touched in between.
+	 * NULL: nothing.
+	 */
+	void		(*on_block) (void *arg, bool blocking);
 } VbDbHooks;
 
 /* One message's row of apply_payment_batch_events(), after the COMMIT. */
@@ -70,6 +79,7 @@ typedef struct VbApplyChunk
 
 /* db.c */
 extern VbDb *vb_db_new(const char *conninfo, const char *role, const VbDbHooks *hooks);
+extern void vb_db_set_app_name(VbDb *db, const char *name);
 extern void vb_db_free(VbDb *db);
 extern VbStatus vb_db_connect(VbDb *db, VbError *err);
 extern bool vb_db_is_connected(const VbDb *db);

@@ -31,6 +31,7 @@ struct VbDb
 	PGconn	   *conn;
 	char	   *conninfo;
 	char	   *role;
+	char	   *app_name;		/* fallback_application_name */
 	VbDbHooks	hooks;
 	bool		ever_connected;	/* a later connect is a reconnect */
 	bool		in_reconnect;	/* on_reconnect is running */

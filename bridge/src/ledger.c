@@ -372,7 +372,8 @@ vb_ledger_land(VbLedger *l, int64_t now_ms, int backoff_cap_ms)
 		/* else: published again after the failed one */
 		ledger_flight_free(f);
 	}
-	memmove(l->flight, l->flight + k, sizeof(VbFlight *) * (size_t) (l->nflight - k));
+	if (k > 0)					/* (flight may be NULL while nothing flew) */
+		memmove(l->flight, l->flight + k, sizeof(VbFlight *) * (size_t) (l->nflight - k));
 	l->nflight -= k;
 	if (r.failed)
 		vb_warn("%d events not delivered; publishing starts again from the oldest pending event "

@@ -11,7 +11,9 @@
  * One pass: tick (liveness, readiness, producer events, offset commits,
  * lag, outbox backlog); fill the next batch (until --batch-size messages,
  * --batch-wait-ms after its first, or a short idle wait); apply up to
- * VB_BATCH_PIPELINE batches in one round trip; publish (the outbox pump).
+ * VB_BATCH_PIPELINE batches in one round trip (with --db-connections N > 1,
+ * up to that many per connection, over the connections: lanes.c); publish
+ * (the outbox pump).
  * On SIGINT/SIGTERM or a fatal error the drain: stop fetching, finish
  * what was polled, publish, commit, leave the group, within the drain
  * deadline.
@@ -27,6 +29,7 @@
 #include "batch.h"
 #include "consumer.h"
 #include "db.h"
+#include "lanes.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "loop.h"
@@ -46,12 +49,12 @@ loop_check_stop(void)
 
 /*
  * loop_ahead
- *	  Most messages polled ahead of the batch in hand.
+ *	  Most messages polled ahead of the batch in hand (per lane).
  */
 static int
 loop_ahead(const VbLoop *L)
 {
-	return VB_AHEAD_BATCHES * L->conf->batch_size;
+	return VB_AHEAD_BATCHES * L->conf->batch_size * L->nlanes;
 }
 
 /*
@@ -69,7 +72,7 @@ loop_keepalive(VbLoop *L, int timeout_ms)
 		vb_consumer_pause(L->consumer, VB_PAUSE_FULL, true);
 	vb_outbox_poll(L->outbox, 0);
 	vb_metric_tick();
-	vb_metric_ready(vb_db_is_connected(L->db), vb_consumer_joined(L->consumer),
+	vb_metric_ready(vb_lanes_connected(L), vb_consumer_joined(L->consumer),
 					vb_consumer_count(L->consumer));
 	if (vb_now_ms() >= L->next_lag_ms)
 	{
@@ -88,7 +91,7 @@ loop_keepalive(VbLoop *L, int timeout_ms)
 static bool
 loop_wait_retry(void *arg, int attempt, const VbError *err, const char *what)
 {
-	VbLoop	   *L = arg;
+	VbLoop	   *L = ((VbLane *) arg)->loop;
 	VbLogCtx	c = VB_LOGCTX_INIT;
 	int			delay = vb_backoff_ms(attempt, L->conf->max_retry_backoff_ms);
 	int64_t		until = vb_now_ms() + delay;
@@ -130,29 +133,6 @@ loop_assigned(void *arg)
 	L->publish_due = true;
 	/* The previous owner may have left events of these partitions. */
 	vb_outbox_resync(L->outbox, "new partitions");
-}
-
-/*
- * loop_db_wait (VbDbHooks.on_wait)
- *	  While a batch's apply runs on the server: produce the previous
- *	  batches' events, serve delivery reports, and show the lag once a
- *	  second: a statement that does not answer (a stalled connection, a
- *	  lock) must not freeze the lag gauges at their last value.
- */
-static void
-loop_db_wait(void *arg)
-{
-	VbLoop	   *L = arg;
-
-	if (L->consumer && vb_now_ms() >= L->next_lag_ms)
-	{
-		vb_consumer_update_lag(L->consumer);
-		L->next_lag_ms = vb_now_ms() + 1000;
-	}
-	if (!L->outbox)
-		return;
-	vb_outbox_produce_pending(L->outbox);
-	vb_outbox_poll(L->outbox, 0);
 }
 
 /*
@@ -242,15 +222,54 @@ loop_debug_batch(VbLoop *L, const VbMsgList *cur)
 }
 
 /*
+ * loop_round_chores (VbLanesChores)
+ *	  While the lanes apply a round: events produced, delivery reports
+ *	  served, liveness, readiness and the lag kept up.  While a lane waits
+ *	  a retry, as loop_wait_retry() does with one connection: consumption
+ *	  paused, and the consumer polled (rebalances, group membership) when
+ *	  no lane is inside a database call.  Not otherwise: as with one
+ *	  connection, a round is not long enough to need it, and pausing a
+ *	  full `next` would purge librdkafka's prefetched messages (the next
+ *	  round would wait for a new fetch).
+ */
+static void
+loop_round_chores(VbLoop *L, bool may_poll, bool retrying)
+{
+	loop_check_stop();
+	if (retrying)
+	{
+		vb_consumer_pause(L->consumer, VB_PAUSE_DB, true);
+		if (may_poll)
+		{
+			vb_consumer_poll(L->consumer, 0, loop_ahead(L));
+			if (vb_consumer_full(L->consumer))
+				vb_consumer_pause(L->consumer, VB_PAUSE_FULL, true);
+		}
+	}
+	vb_outbox_produce_pending(L->outbox);
+	vb_outbox_poll(L->outbox, 0);
+	vb_metric_tick();
+	vb_metric_ready(vb_lanes_connected(L), vb_consumer_joined(L->consumer),
+					vb_consumer_count(L->consumer));
+	if (vb_now_ms() >= L->next_lag_ms)
+	{
+		vb_consumer_update_lag(L->consumer);
+		L->next_lag_ms = vb_now_ms() + 1000;
+	}
+}
+
+/*
  * loop_process
- *	  Takes up to VB_BATCH_PIPELINE x --batch-size polled messages in hand,
- *	  applies them, commits their offsets to Kafka, and lets the publishing
- *	  know.  VB_FATAL after a fatal error (already signalled).
+ *	  Takes up to VB_BATCH_PIPELINE x --batch-size polled messages in hand
+ *	  (that many per lane: vb_lanes_pick()), applies them (on the loop's
+ *	  connection, or over the lanes: lanes.c), commits their offsets to
+ *	  Kafka, and lets the publishing know.  VB_FATAL after a fatal error
+ *	  (already signalled).
  */
 static VbStatus
 loop_process(VbLoop *L)
 {
-	const VbBatchOps ops = {L, vb_applier_apply, vb_applier_quarantine, loop_wait_retry,
+	const VbBatchOps ops = {&L->ctl, vb_applier_apply, vb_applier_quarantine, loop_wait_retry,
 	vb_applier_quarantined, vb_applier_resync};
 	VbMsgList  *next = vb_consumer_next(L->consumer);
 	VbMsgList  *cur;
@@ -258,9 +277,12 @@ loop_process(VbLoop *L)
 	VbError		err;
 	VbStatus	st;
 
-	vb_consumer_take(L->consumer, next->n < max ? next->n : max);
+	vb_consumer_take(L->consumer, L->threaded ? vb_lanes_pick(L, next) : next->n < max ? next->n : max);
 	cur = vb_consumer_cur(L->consumer);
-	st = vb_batch_apply(cur, L->conf->batch_size, &ops, &err);
+	if (L->threaded)
+		st = vb_lanes_apply(L, cur, loop_round_chores, &err);
+	else
+		st = vb_batch_apply(cur, L->conf->batch_size, &ops, &err);
 	vb_consumer_pause(L->consumer, VB_PAUSE_DB, false);
 	if (st == VB_OK)
 	{
@@ -371,7 +393,7 @@ loop_tick(VbLoop *L)
 
 	vb_metric_tick();
 	vb_outbox_poll(L->outbox, 0);
-	vb_metric_ready(vb_db_is_connected(L->db), vb_consumer_joined(L->consumer),
+	vb_metric_ready(vb_lanes_connected(L), vb_consumer_joined(L->consumer),
 					vb_consumer_count(L->consumer));
 	vb_consumer_commit(L->consumer, false);
 	if (now >= L->next_lag_ms)
@@ -438,21 +460,30 @@ vb_loop_new(const VbConfig *conf)
 	VbLoop	   *L = vb_xcalloc(1, sizeof(VbLoop));
 
 	L->conf = conf;
+	L->ctl.loop = L;
+	L->ctl.id = conf->db_connections > 1 ? -1 : 0;
+	L->lanes = &L->ctl;
+	L->nlanes = 1;
+	vb_ackclaim_init(&L->ackclaim);
 	return L;
 }
 
 /*
  * vb_loop_connect
  *	  Connects to the database (search_path empty, SET ROLE, statements
- *	  prepared).  A failure here is a configuration error.
+ *	  prepared), with --db-connections > 1 the lanes too.  A failure here
+ *	  is a configuration error.
  */
 VbStatus
 vb_loop_connect(VbLoop *L, VbError *err)
 {
-	const VbDbHooks hooks = {L, loop_db_wait, vb_applier_reconnected};
+	const VbDbHooks hooks = {&L->ctl, vb_applier_db_wait, vb_applier_reconnected, NULL};
 
 	L->db = vb_db_new(L->conf->db, L->conf->db_role, &hooks);
-	return vb_db_connect(L->db, err);
+	L->ctl.db = L->db;
+	if (vb_db_connect(L->db, err) != VB_OK)
+		return err->status;
+	return vb_lanes_open(L, err);
 }
 
 /*
@@ -482,7 +513,9 @@ vb_loop_close(VbLoop *L)
 		return;
 	vb_consumer_close(L->consumer);
 	vb_outbox_close(L->outbox);
+	vb_lanes_close(L);
 	vb_applier_trace_stop(L);
 	vb_db_free(L->db);
+	free(L->ctl.acks);
 	free(L);
 }

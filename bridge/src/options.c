@@ -54,6 +54,10 @@ const VbOpt vb_opts[] = {
 	"(0-60000). Default: 50."},
 	{VB_OPT_OUTBOX_BATCH, "outbox-batch", 0, 1, "VOLTPAY_OUTBOX_BATCH", "N",
 	"Most outbox events fetched and published at once (1-100000). Default: 5000."},
+	{VB_OPT_DB_CONNECTIONS, "db-connections", 0, 1, "VOLTPAY_DB_CONNECTIONS", "N",
+		"Database connections that apply batches in parallel (1-16); each\n"
+		"partition is applied by one of them at a time. Above 1, one more\n"
+	"connection serves positions and the outbox. Default: 1."},
 	{VB_OPT_HTTP_ADDR, "http-addr", 0, 1, "VOLTPAY_HTTP_ADDR", "ADDR",
 	"Listen address of the HTTP endpoints (IPv4 or IPv6). Default: 127.0.0.1."},
 	{VB_OPT_HTTP_PORT, "http-port", 0, 1, "VOLTPAY_HTTP_PORT", "PORT",
@@ -433,6 +437,10 @@ vb_opt_set(VbConfig *conf, const VbOpt *o, const char *value, char *err, size_t 
 		case VB_OPT_OUTBOX_BATCH:
 			if (!opt_parse_int(value, 1, 100000, &conf->outbox_batch))
 				OPT_BAD("expected an integer from 1 to 100000");
+			break;
+		case VB_OPT_DB_CONNECTIONS:
+			if (!opt_parse_int(value, 1, VB_MAX_DB_CONNECTIONS, &conf->db_connections))
+				OPT_BAD("expected an integer from 1 to 16");
 			break;
 		case VB_OPT_HTTP_ADDR:
 			if (!*value)

@@ -16,6 +16,8 @@
 #define VB_DEFAULT_BATCH_SIZE		500
 #define VB_DEFAULT_BATCH_WAIT_MS	50
 #define VB_DEFAULT_OUTBOX_BATCH		5000
+#define VB_DEFAULT_DB_CONNECTIONS	1
+#define VB_MAX_DB_CONNECTIONS		16
 #define VB_DEFAULT_HTTP_PORT		8187
 #define VB_DEFAULT_SHUTDOWN_S		30
 #define VB_DEFAULT_MAX_BACKOFF_MS	30000
@@ -55,6 +57,7 @@ typedef struct VbConfig
 	int			batch_size;
 	int			batch_wait_ms;
 	int			outbox_batch;
+	int			db_connections; /* apply connections (lanes) */
 	char	   *http_addr;
 	int			http_port;		/* 0 = no HTTP server */
 	int			shutdown_timeout_s;
@@ -81,6 +84,7 @@ typedef enum VbOptId
 	VB_OPT_BATCH_SIZE,
 	VB_OPT_BATCH_WAIT,
 	VB_OPT_OUTBOX_BATCH,
+	VB_OPT_DB_CONNECTIONS,
 	VB_OPT_HTTP_ADDR,
 	VB_OPT_HTTP_PORT,
 	VB_OPT_SHUTDOWN,

@@ -49,7 +49,7 @@ typedef struct PipeSent
 /*
  * pipe_wait_busy
  *	  Until a result can be read without blocking; meanwhile the on_wait
- *	  hook runs.  Returns at once if the connection fails (PQgetResult()
+ *	  hook runs, and on_block is told around each poll.  Returns at once if the connection fails (PQgetResult()
  *	  then reports it).
  */
 static void
@@ -58,10 +58,19 @@ pipe_wait_busy(VbDb *db)
 	while (PQisBusy(db->conn))
 	{
 		struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+		int			rc = -1;
 
 		if (db->hooks.on_wait)
 			db->hooks.on_wait(db->hooks.arg);
-		if (pfd.fd < 0 || poll(&pfd, 1, 5) < 0 || !PQconsumeInput(db->conn))
+		if (pfd.fd >= 0)
+		{
+			if (db->hooks.on_block)
+				db->hooks.on_block(db->hooks.arg, true);
+			rc = poll(&pfd, 1, 5);
+			if (db->hooks.on_block)
+				db->hooks.on_block(db->hooks.arg, false);
+		}
+		if (rc < 0 || !PQconsumeInput(db->conn))
 			return;
 	}
 }

@@ -15,11 +15,11 @@ import sys
 
 LAYERS = {
     0: ["util", "log", "event", "pgwire", "latency", "options", "config", "metrics",
-        "msglist", "park", "ledger", "secure", "trace", "spanq"],
+        "msglist", "park", "ledger", "secure", "trace", "spanq", "fanout"],
     1: ["lifecycle", "db", "pipeline", "http", "mock", "tracer", "zipkin"],
     2: ["producer", "consumer", "offsets"],
     3: ["outbox", "batch"],
-    4: ["applier", "loop"],
+    4: ["applier", "lanes", "loop"],
     5: ["main"],
 }
 # Private headers shared by two files of one module.

@@ -52,6 +52,7 @@ test_defaults(void)
 	is_str(c.input_topic, "payment_writer_topic", "default input topic");
 	is_str(c.dead_letter_topic, "payment_writer_dlq", "default dead-letter topic");
 	is_int(c.batch_size, 500, "default batch size");
+	is_int(c.db_connections, 1, "default database connections");
 	is_int(c.http_port, VB_DEFAULT_HTTP_PORT, "default HTTP port");
 	is_str(c.db_role, "voltpay_writer", "default role");
 	vb_config_free(&c);
@@ -63,7 +64,7 @@ test_sources(void)
 	VbConfig	c;
 	VbError		e;
 	const char *file = write_file("ok.conf",
-								  "# comment\n\nbrokers = file:1\nbatch-size = 100\n"
+								  "# comment\n\nbrokers = file:1\nbatch-size = 100\ndb-connections = 3\n"
 								  "group = 'from-file'\nproperty = consumer.fetch.wait.max.ms=20\n"
 								  "X = linger.ms=7\nembedded-kafka\n");
 	const char *const a[] = {"-c", file, "--batch-size", "300", NULL};
@@ -72,6 +73,7 @@ test_sources(void)
 	setenv("VOLTPAY_EMBEDDED_KAFKA", "false", 1);
 	is_int(load(&c, &e, a), VB_OK, "file, environment and flags: ok");
 	is_int(c.batch_size, 300, "a flag beats the file");
+	is_int(c.db_connections, 3, "db-connections from the file");
 	is_str(c.group, "from-env", "the environment beats the file");
 	ok(!c.embedded_kafka, "the environment's false beats the file's bare name");
 	is_str(c.brokers, "file:1", "the file beats the default");
@@ -98,6 +100,8 @@ test_errors(void)
 	}			cases[] = {
 		{{"-b", "k", "--batch-size", "0", NULL}, "invalid value \"0\" for batch-size"},
 		{{"-b", "k", "--batch-size", "12x", NULL}, "invalid value \"12x\" for batch-size"},
+		{{"-b", "k", "--db-connections", "0", NULL}, "expected an integer from 1 to 16"},
+		{{"-b", "k", "--db-connections", "17", NULL}, "expected an integer from 1 to 16"},
 		{{"-b", "k", "--http-port", "65536", NULL}, "expected a port from 0 to 65535"},
 		{{"-b", "k", "--log-level", "loud", NULL}, "expected debug, info, warn or error"},
 		{{"-b", "k", "-X", "enable.auto.commit=true", NULL}, "is set by the bridge"},

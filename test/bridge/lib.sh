@@ -148,6 +148,32 @@ vb_bridge_start() {
 	vb_log "bridge $id started: pid $! port $port"
 }
 
+# vb_kill_backend APP: terminates the backend of the bridge connection named
+# APP (application_name) while it runs a batch (a statement of the apply
+# pipeline active, or its transaction open); waits up to 3 s for one.
+# Prints psql's notice "killed PID" (on stderr) when one was caught.
+vb_kill_backend() {
+	vb_psql -d "$VB_DBNAME" <<-EOF
+		DO \$\$
+		DECLARE p int;
+		BEGIN
+			FOR i IN 1..3000 LOOP
+				PERFORM pg_stat_clear_snapshot();
+				SELECT pid INTO p FROM pg_stat_activity
+				WHERE application_name = '$1'
+				  AND (state = 'idle in transaction'
+				       OR (state = 'active' AND query LIKE '%apply_record_batch%'))
+				LIMIT 1;
+				IF p IS NOT NULL AND pg_terminate_backend(p) THEN
+					RAISE NOTICE 'killed %', p;
+					RETURN;
+				END IF;
+				PERFORM pg_sleep(0.001);
+			END LOOP;
+		END \$\$;
+	EOF
+}
+
 # Until /readyz says 200 (or the bridge died, or the timeout passed).
 vb_bridge_wait_ready() {
 	local id=$1 timeout=${2:-30} i

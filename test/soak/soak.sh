@@ -53,7 +53,9 @@
 # sweeper deleted rows.  Exit status 0 when every check passed.
 #
 # VK_HEAP (broker heap, default 256m here), VK_KEEP=1 / SOAK_KEEP=1 keep
-# the work directory, SOAK_SEED the seed (load, victims).
+# the work directory, SOAK_SEED the seed (load, victims),
+# SOAK_DB_CONNECTIONS bridge 1's --db-connections (default 2; the other
+# bridges use 1).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -99,6 +101,7 @@ fi
 SOAK_RECOVERY_BOUND=${SOAK_RECOVERY_BOUND:-120}
 SOAK_LAG_NEAR=${SOAK_LAG_NEAR:-$((SOAK_RATE * 2 > 200 ? SOAK_RATE * 2 : 200))}
 SOAK_SEED=${SOAK_SEED:-$(date +%s)}
+SOAK_DB_CONNECTIONS=${SOAK_DB_CONNECTIONS:-2}
 RANDOM=$SOAK_SEED
 export VK_HEAP=${VK_HEAP:-256m}
 PY=/usr/bin/python3
@@ -180,10 +183,14 @@ toxic_del() {
 # ---------------------------------------------------------------------------
 
 soak_bridge_start() {
-	local id=$1
+	local id=$1 extra=()
+	# Bridge 1 (the one behind the database faults) applies over
+	# SOAK_DB_CONNECTIONS connections (parallel apply), the others over one:
+	# the group mixes both.
+	[ "$id" = 1 ] && extra=(--db-connections "$SOAK_DB_CONNECTIONS")
 	VB_BROKERS=$PROXY_BROKERS \
 		VB_DB="host=127.0.0.1 port=${DB_PROXY_PORT[$id]} user=bridge dbname=$VB_DBNAME connect_timeout=5" \
-		vb_bridge_start "$id"
+		vb_bridge_start "$id" "${extra[@]}"
 	echo "start $id ${VB_BRIDGE_PID[$id]} ${VB_BRIDGE_PORT[$id]} $(date +%s.%N)" >>"$VB_DIR/bridges.txt"
 	vb_bridge_wait_ready "$id" 120 2>>"$VB_DIR/scenario.log" && return 0
 	echo "bridge $id did not become ready" >>"$VB_DIR/unexpected.txt"

@@ -10,9 +10,12 @@
 #   test/suites/kafka.sh [SCENARIO...]      all scenarios, or those named
 #
 # Scenarios on one broker (started once, fresh topics and group per
-# scenario): topics happy_path duplicates sigkill pg_restart transactions.
+# scenario): topics happy_path duplicates sigkill pg_restart transactions,
+# and with two apply connections (--db-connections 2) sigkill_n2 and
+# backend_kill (one connection's backend killed mid-batch).
 # On three brokers (replication factor 2, min.insync.replicas 2 on the
-# downstream topics): broker_failure two_bridges.
+# downstream topics): broker_failure two_bridges (two_bridges_n2 and
+# duplicates_n2 by name only).
 #
 # VK_SEED makes loads and kill moments reproducible; VK_KEEP=1 keeps the
 # work directory (logs, manifests, dumps) and broker logs even when all
@@ -26,7 +29,8 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-kafka-test.XXXXXX)}
 . test/bridge/lib.sh
 . test/kafka/broker.sh
 
-SINGLE_SCENARIOS=(topics happy_path duplicates permanent_errors sigkill pg_restart transactions)
+SINGLE_SCENARIOS=(topics happy_path duplicates permanent_errors sigkill pg_restart transactions
+	sigkill_n2 backend_kill)
 CLUSTER_SCENARIOS=(broker_failure two_bridges)
 
 for b in voltpay-bridge voltpay-loadgen voltpay-topic-dump voltpay-topics voltpay-txproducer; do
@@ -397,6 +401,51 @@ scenario_two_bridges() {
 }
 
 # ---------------------------------------------------------------------------
+# Parallel apply (--db-connections 2): scenarios again with two apply
+# connections, and one connection's backend killed mid-batch.
+# ---------------------------------------------------------------------------
+
+# n2 SCENARIO: the scenario with every bridge on two apply connections.
+n2() {
+	VB_BRIDGE_OPTS+=(--db-connections 2)
+	"scenario_$1" || return 1
+	grep -q '"parallel apply: 2 database connections' "$VB_DIR/bridge-1.log" ||
+		fail "the bridge did not apply over two connections" || return 1
+	note "2 database connections"
+}
+scenario_sigkill_n2() { n2 sigkill; }
+# Not in the default lists (the bridge suite runs them on the mock cluster):
+scenario_duplicates_n2() { n2 duplicates; }
+scenario_two_bridges_n2() { n2 two_bridges; }
+
+# The backend of one apply connection terminated while it runs a batch,
+# alternately each of the two, at least four times while 8,000 messages
+# arrive: that connection retries its own batch on a new one, nothing is
+# lost or applied twice, order per account holds.
+scenario_backend_kill() {
+	local kills=0 tries=0 lane out
+	use_topics || return 1
+	start_bridge 1 --db-connections 2 || return 1
+	vb_loadgen_bg --count 8000 --rate 1000 --accounts 1000 --duplicate-fraction 0.05 \
+		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VK_SEED"
+	sleep 1
+	while [ $tries -lt 30 ] && { [ $kills -lt 4 ] || kill -0 "$VB_LOADGEN_PID" 2>/dev/null; }; do
+		lane=$((tries % 2))
+		tries=$((tries + 1))
+		out=$(vb_kill_backend "voltpay-bridge apply $lane" 2>&1)
+		grep -q 'killed' <<<"$out" && kills=$((kills + 1))
+		alive 1 || return 1
+		rand_sleep 200 800
+	done
+	note "$kills backends killed mid-batch in $tries tries"
+	[ $kills -ge 4 ] || fail "only $kills of 4 backend kills caught a batch" || return 1
+	finish_load 120 || return 1
+	alive 1 || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# ---------------------------------------------------------------------------
 
 # run_scenario (test/bridge/lib.sh) with this suite's hooks: the scenario
 # log names the seed and brokers; an ok line adds the scenario's notes; a
@@ -494,7 +543,7 @@ for s in "${scenarios[@]}"; do
 	if ! declare -F "scenario_$s" >/dev/null; then
 		echo "FAIL $s: no such scenario"
 		failed=$((failed + 1))
-	elif [[ " ${CLUSTER_SCENARIOS[*]} " == *" $s "* ]]; then
+	elif [[ " ${CLUSTER_SCENARIOS[*]} two_bridges_n2 " == *" $s "* ]]; then
 		cluster+=("$s")
 	else
 		single+=("$s")
