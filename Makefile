@@ -7,7 +7,7 @@ EXTENSION	= voltpay
 EXTVERSION	= $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" voltpay.control)
 
 MODULE_big	= voltpay
-OBJS		= extension/voltpay.o extension/message.o extension/message_sql.o extension/validate.o \
+OBJS		= extension/voltpay.o extension/message.o extension/message_json.o extension/message_sql.o extension/validate.o \
 			  extension/iso_tables.o extension/apply.o extension/idempotency.o extension/positions.o extension/writer.o extension/bulk.o \
 			  extension/outbox.o extension/trace.o extension/spi_util.o \
 			  extension/sweeper.o

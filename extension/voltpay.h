@@ -6,7 +6,10 @@
  * The extension is split by concern:
  *	  voltpay.c		module init (_PG_init), GUCs shared by all parts
  *	  message.c		parses one Kafka record value (contract v1) into a
- *					VpPayment with PostgreSQL's JSON parser (common/jsonapi.h)
+ *					VpPayment: the contract's checks in order
+ *	  message_json.c	its JSON pass: depth pre-scan, PostgreSQL's JSON
+ *					parser (common/jsonapi.h) collecting the fields,
+ *					duplicate keys (message_int.h: what the two share)
  *	  message_sql.c	validate_message(), the contract check from SQL
  *	  validate.c	field rules: UUID, account id, amount, IBAN, BIC, email,
  *					RFC 3339 timestamps, text lengths
