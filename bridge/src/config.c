@@ -151,6 +151,7 @@ cfg_defaults(VbConfig *conf)
 	conf->db_role = vb_xstrdup("voltpay_writer");
 	conf->batch_size = VB_DEFAULT_BATCH_SIZE;
 	conf->db_connections = VB_DEFAULT_DB_CONNECTIONS;
+	conf->db_stall_timeout_s = VB_DEFAULT_DB_STALL_S;
 	conf->batch_wait_ms = VB_DEFAULT_BATCH_WAIT_MS;
 	conf->outbox_batch = VB_DEFAULT_OUTBOX_BATCH;
 	conf->http_addr = vb_xstrdup("127.0.0.1");

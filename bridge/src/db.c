@@ -103,6 +103,28 @@ vb_db_set_app_name(VbDb *db, const char *name)
 }
 
 /*
+ * vb_db_stalled
+ *	  Whether an apply that last heard from its connection at
+ *	  last_result_ms has waited too long by now_ms (stall_ms; 0: never).
+ */
+bool
+vb_db_stalled(int64_t now_ms, int64_t last_result_ms, int64_t stall_ms)
+{
+	return stall_ms > 0 && now_ms - last_result_ms >= stall_ms;
+}
+
+/*
+ * vb_db_set_stall_timeout
+ *	  How long an apply waits for its next result before it gives the
+ *	  connection up (--db-stall-timeout); 0: for ever.
+ */
+void
+vb_db_set_stall_timeout(VbDb *db, int seconds)
+{
+	db->stall_ms = (int64_t) seconds * 1000;
+}
+
+/*
  * vb_db_free
  *	  Closes the connection and frees everything.
  */

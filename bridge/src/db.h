@@ -80,6 +80,8 @@ typedef struct VbApplyChunk
 /* db.c */
 extern VbDb *vb_db_new(const char *conninfo, const char *role, const VbDbHooks *hooks);
 extern void vb_db_set_app_name(VbDb *db, const char *name);
+extern void vb_db_set_stall_timeout(VbDb *db, int seconds);
+extern bool vb_db_stalled(int64_t now_ms, int64_t last_result_ms, int64_t stall_ms);
 extern void vb_db_free(VbDb *db);
 extern VbStatus vb_db_connect(VbDb *db, VbError *err);
 extern bool vb_db_is_connected(const VbDb *db);

@@ -35,6 +35,7 @@ struct VbDb
 	VbDbHooks	hooks;
 	bool		ever_connected;	/* a later connect is a reconnect */
 	bool		in_reconnect;	/* on_reconnect is running */
+	int64_t		stall_ms;		/* longest wait for an apply result; 0: none */
 	DbApplyBufs bufs;			/* reused by every apply */
 };
 

@@ -189,6 +189,7 @@ vb_lanes_open(VbLoop *L, VbError *err)
 		lane->db = vb_db_new(L->conf->db, L->conf->db_role, &hooks);
 		snprintf(name, sizeof(name), "voltpay-bridge apply %d", i);
 		vb_db_set_app_name(lane->db, name);
+		vb_db_set_stall_timeout(lane->db, L->conf->db_stall_timeout_s);
 		if (vb_db_connect(lane->db, err) != VB_OK)
 			return err->status;
 	}

@@ -480,6 +480,7 @@ vb_loop_connect(VbLoop *L, VbError *err)
 	const VbDbHooks hooks = {&L->ctl, vb_applier_db_wait, vb_applier_reconnected, NULL};
 
 	L->db = vb_db_new(L->conf->db, L->conf->db_role, &hooks);
+	vb_db_set_stall_timeout(L->db, L->conf->db_stall_timeout_s);
 	L->ctl.db = L->db;
 	if (vb_db_connect(L->db, err) != VB_OK)
 		return err->status;

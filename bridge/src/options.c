@@ -58,6 +58,11 @@ const VbOpt vb_opts[] = {
 		"Database connections that apply batches in parallel (1-16); each\n"
 		"partition is applied by one of them at a time. Above 1, one more\n"
 	"connection serves positions and the outbox. Default: 1."},
+	{VB_OPT_DB_STALL, "db-stall-timeout", 0, 1, "VOLTPAY_DB_STALL_TIMEOUT", "SECONDS",
+		"Longest wait for the next result of a batch being applied; then the\n"
+		"connection is dropped and the batch retried on a new one (a stalled\n"
+		"network path or a backend that stopped answering). 0: wait for ever\n"
+	"(0-86400). Default: 60."},
 	{VB_OPT_HTTP_ADDR, "http-addr", 0, 1, "VOLTPAY_HTTP_ADDR", "ADDR",
 	"Listen address of the HTTP endpoints (IPv4 or IPv6). Default: 127.0.0.1."},
 	{VB_OPT_HTTP_PORT, "http-port", 0, 1, "VOLTPAY_HTTP_PORT", "PORT",
@@ -441,6 +446,10 @@ vb_opt_set(VbConfig *conf, const VbOpt *o, const char *value, char *err, size_t 
 		case VB_OPT_DB_CONNECTIONS:
 			if (!opt_parse_int(value, 1, VB_MAX_DB_CONNECTIONS, &conf->db_connections))
 				OPT_BAD("expected an integer from 1 to 16");
+			break;
+		case VB_OPT_DB_STALL:
+			if (!opt_parse_int(value, 0, 86400, &conf->db_stall_timeout_s))
+				OPT_BAD("expected seconds from 0 to 86400");
 			break;
 		case VB_OPT_HTTP_ADDR:
 			if (!*value)

@@ -20,6 +20,7 @@
 #define VB_MAX_DB_CONNECTIONS		16
 #define VB_DEFAULT_HTTP_PORT		8187
 #define VB_DEFAULT_SHUTDOWN_S		30
+#define VB_DEFAULT_DB_STALL_S		60
 #define VB_DEFAULT_MAX_BACKOFF_MS	30000
 #define VB_DEFAULT_TRACE_RATIO		0.01
 
@@ -58,6 +59,7 @@ typedef struct VbConfig
 	int			batch_wait_ms;
 	int			outbox_batch;
 	int			db_connections; /* apply connections (lanes) */
+	int			db_stall_timeout_s; /* 0 = wait for ever */
 	char	   *http_addr;
 	int			http_port;		/* 0 = no HTTP server */
 	int			shutdown_timeout_s;
@@ -85,6 +87,7 @@ typedef enum VbOptId
 	VB_OPT_BATCH_WAIT,
 	VB_OPT_OUTBOX_BATCH,
 	VB_OPT_DB_CONNECTIONS,
+	VB_OPT_DB_STALL,
 	VB_OPT_HTTP_ADDR,
 	VB_OPT_HTTP_PORT,
 	VB_OPT_SHUTDOWN,

@@ -24,6 +24,7 @@
 
 #include "db_int.h"
 #include "log.h"
+#include "metrics.h"
 
 /* What each query of a pipeline is, to tell its results apart. */
 typedef enum PipeQuery
@@ -49,11 +50,14 @@ typedef struct PipeSent
 /*
  * pipe_wait_busy
  *	  Until a result can be read without blocking; meanwhile the on_wait
- *	  hook runs, and on_block is told around each poll.  Returns at once if the connection fails (PQgetResult()
- *	  then reports it).
+ *	  hook runs, and on_block is told around each poll.  Returns at once
+ *	  if the connection fails (PQgetResult() then reports it).  False when
+ *	  nothing came for db->stall_ms since last_result_ms (vb_db_stalled):
+ *	  a stalled path or a backend that stopped answering, which TCP
+ *	  keepalives do not end while a peer acknowledges.
  */
-static void
-pipe_wait_busy(VbDb *db)
+static bool
+pipe_wait_busy(VbDb *db, int64_t last_result_ms)
 {
 	while (PQisBusy(db->conn))
 	{
@@ -71,8 +75,11 @@ pipe_wait_busy(VbDb *db)
 				db->hooks.on_block(db->hooks.arg, false);
 		}
 		if (rc < 0 || !PQconsumeInput(db->conn))
-			return;
+			return true;
+		if (PQisBusy(db->conn) && vb_db_stalled(vb_now_ms(), last_result_ms, db->stall_ms))
+			return false;
 	}
+	return true;
 }
 
 /*
@@ -223,6 +230,8 @@ vb_db_apply(VbDb *db, const VbApplyChunk *chunks, int nchunks, const char *topic
 	const char *failed_what = NULL;
 	PGresult   *apply_res = NULL;
 	bool		synced = false;
+	bool		stalled = false;
+	int64_t		last_result_ms;
 	VbStatus	st;
 
 	*ndone = 0;
@@ -249,12 +258,17 @@ vb_db_apply(VbDb *db, const VbApplyChunk *chunks, int nchunks, const char *topic
 	 * (after a lost connection it can report it so while its status still
 	 * says CONNECTION_OK).
 	 */
+	last_result_ms = vb_now_ms();
 	while (!synced && PQstatus(db->conn) == CONNECTION_OK)
 	{
 		PGresult   *res;
 		ExecStatusType rst;
 
-		pipe_wait_busy(db);
+		if (!pipe_wait_busy(db, last_result_ms))
+		{
+			stalled = true;
+			break;
+		}
 		res = PQgetResult(db->conn);
 		if (res == NULL)
 		{
@@ -262,6 +276,7 @@ vb_db_apply(VbDb *db, const VbApplyChunk *chunks, int nchunks, const char *topic
 				break;
 			continue;
 		}
+		last_result_ms = vb_now_ms();
 		nulls = 0;
 		rst = PQresultStatus(res);
 		if (rst == PGRES_PIPELINE_SYNC)
@@ -312,6 +327,21 @@ vb_db_apply(VbDb *db, const VbApplyChunk *chunks, int nchunks, const char *topic
 		failed_what = q < sent.n ? pipe_query_names[sent.kind[q]] : "batch";
 	free(sent.kind);
 	free(sent.chunk);
+	if (stalled)
+	{
+		/*
+		 * Given up: the server may still commit what it has (the positions
+		 * it records tell the retry on the next connection, as after any
+		 * lost connection).
+		 */
+		PQclear(failed);
+		vb_db_close(db);
+		vb_metric_error(VB_E_DB_TRANSIENT);
+		return vb_error_set(err, VB_TRANSIENT, "08006",
+							"apply: no result for %lld s (--db-stall-timeout): connection dropped, "
+							"%d of %d transactions committed before",
+							(long long) (db->stall_ms / 1000), *ndone, nchunks);
+	}
 	if (synced && !PQexitPipelineMode(db->conn))
 	{
 		/* Results left unread: the next call starts on a new connection. */

@@ -53,6 +53,7 @@ test_defaults(void)
 	is_str(c.dead_letter_topic, "payment_writer_dlq", "default dead-letter topic");
 	is_int(c.batch_size, 500, "default batch size");
 	is_int(c.db_connections, 1, "default database connections");
+	is_int(c.db_stall_timeout_s, 60, "default database stall timeout");
 	is_int(c.http_port, VB_DEFAULT_HTTP_PORT, "default HTTP port");
 	is_str(c.db_role, "voltpay_writer", "default role");
 	vb_config_free(&c);
@@ -65,6 +66,7 @@ test_sources(void)
 	VbError		e;
 	const char *file = write_file("ok.conf",
 								  "# comment\n\nbrokers = file:1\nbatch-size = 100\ndb-connections = 3\n"
+								  "db-stall-timeout = 0\n"
 								  "group = 'from-file'\nproperty = consumer.fetch.wait.max.ms=20\n"
 								  "X = linger.ms=7\nembedded-kafka\n");
 	const char *const a[] = {"-c", file, "--batch-size", "300", NULL};
@@ -74,6 +76,7 @@ test_sources(void)
 	is_int(load(&c, &e, a), VB_OK, "file, environment and flags: ok");
 	is_int(c.batch_size, 300, "a flag beats the file");
 	is_int(c.db_connections, 3, "db-connections from the file");
+	is_int(c.db_stall_timeout_s, 0, "db-stall-timeout 0 (wait for ever) from the file");
 	is_str(c.group, "from-env", "the environment beats the file");
 	ok(!c.embedded_kafka, "the environment's false beats the file's bare name");
 	is_str(c.brokers, "file:1", "the file beats the default");
@@ -102,6 +105,8 @@ test_errors(void)
 		{{"-b", "k", "--batch-size", "12x", NULL}, "invalid value \"12x\" for batch-size"},
 		{{"-b", "k", "--db-connections", "0", NULL}, "expected an integer from 1 to 16"},
 		{{"-b", "k", "--db-connections", "17", NULL}, "expected an integer from 1 to 16"},
+		{{"-b", "k", "--db-stall-timeout", "-1", NULL}, "expected seconds from 0 to 86400"},
+		{{"-b", "k", "--db-stall-timeout", "1h", NULL}, "expected seconds from 0 to 86400"},
 		{{"-b", "k", "--http-port", "65536", NULL}, "expected a port from 0 to 65535"},
 		{{"-b", "k", "--log-level", "loud", NULL}, "expected debug, info, warn or error"},
 		{{"-b", "k", "-X", "enable.auto.commit=true", NULL}, "is set by the bridge"},

@@ -20,7 +20,7 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-bridge-test.XXXXXX)}
 . test/bridge/lib.sh
 
 ALL_SCENARIOS=(happy_path duplicates poison bad_key dlq_too_large sigterm_drain bad_config sigkill
-	pg_restart kafka_faults two_bridges dba_republish position_beyond valgrind
+	pg_restart db_stall kafka_faults two_bridges dba_republish position_beyond valgrind
 	duplicates_n2 poison_n2 sigterm_drain_n2 two_bridges_n2 backend_kill)
 
 for b in "$VB_BRIDGE" "$VB_BIN"/voltpay-{loadgen,mockkafka,topic-dump}; do
@@ -416,6 +416,54 @@ scenario_two_bridges() {
 	vb_loadgen_bg --count 20000 --rate 1000 --accounts 2000 --duplicate-fraction 0.03 \
 		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VB_SEED"
 	two_bridges_failover || return 1
+	stop_bridge 1 || return 1
+	check
+}
+
+# The database stops answering mid-batch: the apply connection's backend is
+# SIGSTOPped while it runs a batch (the kernel still acknowledges, so TCP
+# keepalives see nothing wrong: a stalled path, a hung pooler).  With
+# --db-stall-timeout 3 the bridge drops the connection after 3 s without a
+# result and retries on a new one (which may stall again on the stopped
+# backend's locks); 8 s later the backend runs again: nothing lost or
+# applied twice, whether or not its transaction had committed.
+scenario_db_stall() {
+	local pid
+	vb_mock_start || return 1
+	start_bridge 1 --db-stall-timeout 3 || return 1
+	vb_loadgen_bg --count 8000 --rate 1000 --accounts 1000 --duplicate-fraction 0.03 \
+		--email-fraction 0.3 --seed "$VB_SEED"
+	sleep 2
+	pid=$(vb_psql -d "$VB_DBNAME" 2>&1 <<-'EOF'
+		DO $$
+		DECLARE p int;
+		BEGIN
+			FOR i IN 1..3000 LOOP
+				PERFORM pg_stat_clear_snapshot();
+				SELECT pid INTO p FROM pg_stat_activity
+				WHERE application_name = 'voltpay-bridge'
+				  AND state = 'active' AND query LIKE '%apply_record_batch%'
+				LIMIT 1;
+				IF p IS NOT NULL THEN
+					RAISE NOTICE 'pid %', p;
+					RETURN;
+				END IF;
+				PERFORM pg_sleep(0.001);
+			END LOOP;
+		END $$;
+	EOF
+	)
+	pid=$(grep -o 'pid [0-9]*' <<<"$pid" | awk '{print $2}')
+	[ -n "$pid" ] || fail "no apply caught running" || return 1
+	kill -STOP "$pid" || fail "cannot stop backend $pid" || return 1
+	vb_log "backend $pid stopped mid-batch"
+	sleep 8
+	kill -CONT "$pid"
+	vb_log "backend $pid running again"
+	finish_load 120 || return 1
+	alive 1 || return 1
+	grep -q 'no result for 3 s (--db-stall-timeout)' "$VB_DIR/bridge-1.log" ||
+		fail "the bridge did not give the stalled connection up" || return 1
 	stop_bridge 1 || return 1
 	check
 }
