@@ -10,10 +10,10 @@
 #   test/suites/kafka.sh [SCENARIO...]      all scenarios, or those named
 #
 # Scenarios on one broker (started once, fresh topics and group per
-# scenario): topics happy_path duplicates permanent_errors pg_restart
-# transactions, and with two apply connections (--db-connections 2)
+# scenario): topics happy_path duplicates permanent_errors transactions, and with two apply connections (--db-connections 2)
 # sigkill_n2 and backend_kill (one connection's backend killed mid-batch).
-# sigkill with one connection runs by name only: the bridge suite runs it
+# pg_restart runs by name only (the bridge suite's pg_restart and the
+# failover suite cover database crashes), and sigkill with one connection: the bridge suite runs it
 # on the mock cluster and the secure suite on a real broker over mTLS.
 # On three brokers (replication factor 2, min.insync.replicas 2 on the
 # downstream topics): broker_failure two_bridges (two_bridges_n2 and
@@ -31,7 +31,7 @@ VB_WORK=${VB_WORK:-$(mktemp -d /tmp/voltpay-kafka-test.XXXXXX)}
 . test/bridge/lib.sh
 . test/kafka/broker.sh
 
-SINGLE_SCENARIOS=(topics happy_path duplicates permanent_errors pg_restart transactions
+SINGLE_SCENARIOS=(topics happy_path duplicates permanent_errors transactions
 	sigkill_n2 backend_kill)
 CLUSTER_SCENARIOS=(broker_failure two_bridges)
 
