@@ -10,11 +10,12 @@
 #   test/suites/kafka.sh [SCENARIO...]      all scenarios, or those named
 #
 # Scenarios on one broker (started once, fresh topics and group per
-# scenario): topics happy_path duplicates permanent_errors transactions, and with two apply connections (--db-connections 2)
-# sigkill_n2 and backend_kill (one connection's backend killed mid-batch).
-# pg_restart runs by name only (the bridge suite's pg_restart and the
-# failover suite cover database crashes), and sigkill with one connection: the bridge suite runs it
-# on the mock cluster and the secure suite on a real broker over mTLS.
+# scenario): topics happy_path duplicates permanent_errors transactions,
+# and with two apply connections (--db-connections 2) sigkill_n2 and
+# backend_kill (one connection's backend killed mid-batch).  By name only:
+# pg_restart (the bridge suite's pg_restart and the failover suite cover
+# database crashes) and sigkill with one connection (the bridge suite runs
+# it on the mock cluster, the secure suite on a real broker over mTLS).
 # On three brokers (replication factor 2, min.insync.replicas 2 on the
 # downstream topics): broker_failure two_bridges (two_bridges_n2 and
 # duplicates_n2 by name only).
