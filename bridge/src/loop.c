@@ -58,6 +58,25 @@ loop_ahead(const VbLoop *L)
 }
 
 /*
+ * loop_health
+ *	  Delivery reports served, liveness and readiness kept up, the lag
+ *	  shown once a second (it keeps growing while the database is away).
+ */
+static void
+loop_health(VbLoop *L)
+{
+	vb_outbox_poll(L->outbox, 0);
+	vb_metric_tick();
+	vb_metric_ready(vb_lanes_connected(L), vb_consumer_joined(L->consumer),
+					vb_consumer_count(L->consumer));
+	if (vb_now_ms() >= L->next_lag_ms)
+	{
+		vb_consumer_update_lag(L->consumer);
+		L->next_lag_ms = vb_now_ms() + 1000;
+	}
+}
+
+/*
  * loop_keepalive
  *	  While waiting for something else: the consumer polled (rebalances,
  *	  group membership, messages kept), delivery reports served, liveness
@@ -70,16 +89,7 @@ loop_keepalive(VbLoop *L, int timeout_ms)
 	vb_consumer_poll(L->consumer, timeout_ms, loop_ahead(L));
 	if (vb_consumer_full(L->consumer))
 		vb_consumer_pause(L->consumer, VB_PAUSE_FULL, true);
-	vb_outbox_poll(L->outbox, 0);
-	vb_metric_tick();
-	vb_metric_ready(vb_lanes_connected(L), vb_consumer_joined(L->consumer),
-					vb_consumer_count(L->consumer));
-	if (vb_now_ms() >= L->next_lag_ms)
-	{
-		/* The lag keeps growing while the database is away: show it. */
-		vb_consumer_update_lag(L->consumer);
-		L->next_lag_ms = vb_now_ms() + 1000;
-	}
+	loop_health(L);
 }
 
 /*
@@ -247,15 +257,7 @@ loop_round_chores(VbLoop *L, bool may_poll, bool retrying)
 		}
 	}
 	vb_outbox_produce_pending(L->outbox);
-	vb_outbox_poll(L->outbox, 0);
-	vb_metric_tick();
-	vb_metric_ready(vb_lanes_connected(L), vb_consumer_joined(L->consumer),
-					vb_consumer_count(L->consumer));
-	if (vb_now_ms() >= L->next_lag_ms)
-	{
-		vb_consumer_update_lag(L->consumer);
-		L->next_lag_ms = vb_now_ms() + 1000;
-	}
+	loop_health(L);
 }
 
 /*
@@ -391,16 +393,8 @@ loop_tick(VbLoop *L)
 {
 	int64_t		now = vb_now_ms();
 
-	vb_metric_tick();
-	vb_outbox_poll(L->outbox, 0);
-	vb_metric_ready(vb_lanes_connected(L), vb_consumer_joined(L->consumer),
-					vb_consumer_count(L->consumer));
+	loop_health(L);
 	vb_consumer_commit(L->consumer, false);
-	if (now >= L->next_lag_ms)
-	{
-		vb_consumer_update_lag(L->consumer);
-		L->next_lag_ms = now + 1000;
-	}
 	if (now >= L->next_backlog_ms && vb_consumer_joined(L->consumer) && vb_db_is_connected(L->db))
 	{
 		int32_t    *parts;
