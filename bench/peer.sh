@@ -323,15 +323,21 @@ progress() {
 	esac
 }
 
+# variant_table VARIANT: "TABLE COLUMN", the table a variant writes and its
+# column holding each row's transaction time.
+variant_table() {
+	case "$1" in
+	writer-*) echo "voltpay.payment applied_at" ;;
+	upsert-*) echo "public.peer_upsert ingested_at" ;;
+	insert-*) echo "public.peer_insert ingested_at" ;;
+	esac
+}
+
 # timing VARIANT: "FIRST LAST MID ROWS" from the rows' transaction
 # timestamps (epoch seconds; MID: the timestamp of the middle row).
 timing() {
 	local table col
-	case "$1" in
-	writer-*) table=voltpay.payment col=applied_at ;;
-	upsert-*) table=public.peer_upsert col=ingested_at ;;
-	insert-*) table=public.peer_insert col=ingested_at ;;
-	esac
+	read -r table col <<<"$(variant_table "$1")"
 	psql -F' ' -c "SELECT extract(epoch FROM min($col)), extract(epoch FROM max($col)),
 		extract(epoch FROM percentile_disc(0.5) WITHIN GROUP (ORDER BY $col)), count(*) FROM $table"
 }
@@ -339,12 +345,8 @@ timing() {
 # dup_counts VARIANT: "ROWS DISTINCT WRITES" where WRITES is the table's
 # inserted plus updated tuples (re-applied rows show there under upsert).
 dup_counts() {
-	local table rel
-	case "$1" in
-	writer-*) table=voltpay.payment rel=payment ;;
-	upsert-*) table=public.peer_upsert rel=peer_upsert ;;
-	insert-*) table=public.peer_insert rel=peer_insert ;;
-	esac
+	local table col
+	read -r table col <<<"$(variant_table "$1")"
 	psql -F' ' -c "SELECT (SELECT count(*) FROM $table), (SELECT count(DISTINCT message_id) FROM $table),
 		(SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relid = '$table'::regclass)"
 }
