@@ -200,15 +200,22 @@ outage_checks() {
 }
 
 # still_unready: /readyz is still not 200 and db_connect errors grew since
-# DB_CONNECT0 (call late in the outage).
+# DB_CONNECT0 (within 10 s; call late in the outage).
 still_unready() {
-	local code n
+	local code n i
 	code=$(fo_ready_code 1)
 	[ "$code" = 503 ] || fail "/readyz answered $code with no writable primary (expected 503)" || return 1
 	# What VoltpayBridgeNotReady (monitoring/alerts.yml) fires on.
 	[ "$(vb_bridge_metric 1 voltpay_bridge_database_connected)" = 0 ] ||
 		fail "voltpay_bridge_database_connected is not 0 with no writable primary" || return 1
-	n=$(fo_metric 1 voltpay_bridge_errors_total 'kind="db_connect"')
+	# The bridge retries its connection with a backoff, and the switchover
+	# may get here within a second of the shutdown: wait up to 10 s for
+	# the first failed attempt rather than sample once.
+	for i in $(seq 100); do
+		n=$(fo_metric 1 voltpay_bridge_errors_total 'kind="db_connect"')
+		[ "$n" -gt "$DB_CONNECT0" ] && break
+		sleep 0.1
+	done
 	[ "$n" -gt "$DB_CONNECT0" ] ||
 		fail "voltpay_bridge_errors_total{kind=\"db_connect\"} did not grow during the outage ($DB_CONNECT0 -> $n)" || return 1
 	vb_log "late in the outage: readyz $code, db_connect errors $DB_CONNECT0 -> $n"
