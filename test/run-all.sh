@@ -2,33 +2,104 @@
 # Runs the test suites (test/suites/NAME.sh), all of them or those named, and
 # prints one closing line "suites: N passed, N failed".  Exit status is
 # non-zero when any suite failed.
+#
+# Two queues run side by side (VOLTPAY_TEST_JOBS=1 runs every suite one
+# after the other, in ORDER): the suites on real Kafka brokers (soak, kafka,
+# secure, monitoring: several JVMs each) in one, all the others (the mock
+# cluster's, the database's) in the other, so that no two multi-broker
+# suites share the 2 cores.  Most of a suite's time is waiting (load
+# generators at a fixed rate, fault schedules, JVM starts); every suite has
+# its own PostgreSQL cluster, brokers, ports and work directory.  A suite's
+# output is printed whole when it ends, so the two never interleave; while
+# it runs it is in $VOLTPAY_TEST_LOGS.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+ORDER=(unit meta fuzz pgtap regress isolation valgrind worker liquibase bridge failover kafka secure monitoring soak)
+# The brokers' queue, in its own order (the longest first, so that the two
+# queues end close together); every other suite goes to the first queue.
+BROKERS=(soak kafka secure monitoring)
 
 if [ $# -gt 0 ]; then
 	suites=("$@")
 else
-	# Fixed order: fast database suites first, long end-to-end ones last.
+	# Fast database suites first, long end-to-end ones last.
 	suites=()
-	for s in unit meta fuzz pgtap regress isolation valgrind worker liquibase bridge failover kafka secure monitoring soak; do
+	for s in "${ORDER[@]}"; do
 		[ -f "test/suites/$s.sh" ] && suites+=("$s")
 	done
 fi
 
+jobs=${VOLTPAY_TEST_JOBS:-2}
+case $jobs in
+1 | 2) ;;
+*) echo "run-all: VOLTPAY_TEST_JOBS must be 1 or 2, not '$jobs'" >&2; exit 2 ;;
+esac
+logs=${VOLTPAY_TEST_LOGS:-$(mktemp -d /tmp/voltpay-test-logs.XXXXXX)}
+mkdir -p "$logs"
+start_all=$(date +%s)
+
+# run_suite NAME: runs it, its output in $logs/NAME.log, then prints that
+# log and the suite's status line under a lock; the status word (ok or
+# FAILED) in $logs/NAME.status.
+run_suite() {
+	local s=$1 f="test/suites/$1.sh" start rc status
+	start=$(date +%s)
+	if [ ! -f "$f" ]; then
+		echo "run-all: no suite named $s" >"$logs/$s.log"
+		rc=1
+	elif [ "$jobs" = 1 ]; then
+		echo "=== suite $s"
+		bash "$f" 2>&1 | tee "$logs/$s.log"
+		rc=${PIPESTATUS[0]}
+	else
+		bash "$f" >"$logs/$s.log" 2>&1 </dev/null
+		rc=$?
+	fi
+	if [ "$rc" = 0 ]; then status=ok; else status=FAILED; fi
+	echo "$status" >"$logs/$s.status"
+	(
+		flock 9
+		[ "$jobs" = 1 ] || { echo "=== suite $s"; cat "$logs/$s.log"; }
+		echo "=== suite $s: $status ($(($(date +%s) - start))s)"
+	) 9>"$logs/.print.lock"
+}
+
+# run_queue NAME...: the named suites one after the other.
+run_queue() {
+	local s
+	for s in "$@"; do
+		run_suite "$s"
+	done
+}
+
+if [ "$jobs" = 1 ]; then
+	run_queue "${suites[@]}"
+else
+	q1=(); q2=()
+	for s in "${suites[@]}"; do
+		[[ " ${BROKERS[*]} " == *" $s "* ]] || q1+=("$s")
+	done
+	for s in "${BROKERS[@]}"; do
+		[[ " ${suites[*]} " == *" $s "* ]] && q2+=("$s")
+	done
+	echo "run-all: ${#suites[@]} suites in 2 queues ([${q1[*]}] and [${q2[*]}]); logs in $logs"
+	run_queue "${q1[@]}" &
+	pid1=$!
+	run_queue "${q2[@]}" &
+	pid2=$!
+	trap 'kill $pid1 $pid2 2>/dev/null' INT TERM
+	wait $pid1 $pid2
+fi
+
 passed=0; failed=0; failed_names=()
 for s in "${suites[@]}"; do
-	f="test/suites/$s.sh"
-	if [ ! -f "$f" ]; then
-		echo "run-all: no suite named $s" >&2; failed=$((failed + 1)); failed_names+=("$s"); continue
-	fi
-	echo "=== suite $s"
-	start=$(date +%s)
-	if bash "$f"; then
-		passed=$((passed + 1)); echo "=== suite $s: ok ($(( $(date +%s) - start ))s)"
+	if [ "$(cat "$logs/$s.status" 2>/dev/null)" = ok ]; then
+		passed=$((passed + 1))
 	else
-		failed=$((failed + 1)); failed_names+=("$s"); echo "=== suite $s: FAILED ($(( $(date +%s) - start ))s)"
+		failed=$((failed + 1)); failed_names+=("$s")
 	fi
 done
 [ $failed -gt 0 ] && echo "failed suites: ${failed_names[*]}"
-echo "suites: $passed passed, $failed failed"
+echo "suites: $passed passed, $failed failed ($(($(date +%s) - start_all))s)"
 [ $failed -eq 0 ]
