@@ -44,6 +44,7 @@ typedef struct VbLane
 	bool		has_work;		/* a round's slice handed over, not done */
 	bool		in_db;			/* inside a database call */
 	bool		retrying;		/* waiting a retry backoff */
+	int64_t		done_us;		/* when it finished its slice (vb_now_us) */
 	VbStatus	status;			/* of its last slice */
 	VbError		err;
 } VbLane;

@@ -151,6 +151,7 @@ lanes_main(void *arg)
 		if (L->quit)
 			break;
 		lane->status = vb_batch_apply(&lane->view, L->conf->batch_size, &ops, &lane->err);
+		lane->done_us = vb_now_us();
 		lane->has_work = false;
 		L->running--;
 		pthread_cond_signal(&L->done);
@@ -294,6 +295,8 @@ vb_lanes_apply(VbLoop *L, VbMsgList *cur, VbLanesChores chores, VbError *err)
 {
 	int			bounds[VB_MAX_DB_CONNECTIONS + 1];
 	VbStatus	st = VB_OK;
+	int64_t		start_us = vb_now_us(),
+				end_us;
 
 	vb_partmap_split(&L->map, cur->m, cur->n, bounds);
 	for (int i = 0; i < L->nlanes; i++)
@@ -306,6 +309,7 @@ vb_lanes_apply(VbLoop *L, VbMsgList *cur, VbLanesChores chores, VbError *err)
 		lane->view.n = n;
 		lane->view.first_ms = cur->first_ms;
 		lane->status = VB_OK;
+		lane->done_us = start_us;	/* a lane with nothing waits it all */
 		if (n > 0)
 		{
 			lane->has_work = true;
@@ -314,9 +318,14 @@ vb_lanes_apply(VbLoop *L, VbMsgList *cur, VbLanesChores chores, VbError *err)
 	}
 	pthread_cond_broadcast(&L->work);
 	lanes_wait(L, chores);
+	end_us = vb_now_us();
 	for (int i = 0; i < L->nlanes; i++)
 	{
 		VbLane	   *lane = &L->lanes[i];
+
+		/* What one connection's wait for the slowest costs (metrics.c). */
+		vb_metric_connection_round(i, (double) (lane->done_us - start_us) / 1e6,
+								   (double) (end_us - lane->done_us) / 1e6);
 
 		if (vb_fanout_worst(st, lane->status) != st)
 		{

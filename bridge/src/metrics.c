@@ -53,6 +53,8 @@ static uint64_t met_published[VB_NKINDS];
 static MetHist met_batch = {"batch_size", "Messages per applied batch.", met_batch_bounds, MET_NB(met_batch_bounds), {0}, 0, 0};
 static MetHist met_apply = {"apply_duration_seconds", "Time to apply and commit one batch, retries and isolation included.", met_apply_bounds, MET_NB(met_apply_bounds), {0}, 0, 0};
 static MetHist met_e2e = {"end_to_end_latency_seconds", "From the input record's Kafka timestamp to the delivery report of its event.", met_e2e_bounds, MET_NB(met_e2e_bounds), {0}, 0, 0};
+static double met_conn_secs[VB_METRIC_MAX_CONNECTIONS][2];	/* busy, waiting */
+static int	met_nconn;			/* connections that reported a round */
 static int64_t met_backlog = -1;
 static int	met_parked;
 static int32_t *met_lag_parts;
@@ -172,6 +174,24 @@ vb_metric_published(int kind, uint64_t n)
 		return;
 	pthread_mutex_lock(&met_lock);
 	met_published[kind] += n;
+	pthread_mutex_unlock(&met_lock);
+}
+
+/*
+ * vb_metric_connection_round
+ *	  One round of parallel apply on connection conn: the seconds it spent
+ *	  on its slice, and those it then waited for the other connections.
+ */
+void
+vb_metric_connection_round(int conn, double busy_s, double waiting_s)
+{
+	if (conn < 0 || conn >= VB_METRIC_MAX_CONNECTIONS)
+		return;
+	pthread_mutex_lock(&met_lock);
+	met_conn_secs[conn][0] += busy_s;
+	met_conn_secs[conn][1] += waiting_s;
+	if (conn >= met_nconn)
+		met_nconn = conn + 1;
 	pthread_mutex_unlock(&met_lock);
 }
 
@@ -512,6 +532,13 @@ vb_metrics_render(size_t *len)
 	for (int k = 0; k < VB_E__N; k++)
 		met_printf(&o, MET_PREFIX "errors_total{kind=\"%s\"} %" PRIu64 "\n",
 				   met_error_names[k], met_errors[k]);
+
+	met_header(&o, "apply_connection_seconds_total", "counter",
+			   "With --db-connections above 1, per apply connection: seconds spent on its slice of each round (busy) and waiting for the other connections to finish theirs (waiting).");
+	for (int i = 0; i < met_nconn; i++)
+		met_printf(&o, MET_PREFIX "apply_connection_seconds_total{connection=\"%d\",state=\"busy\"} %.6f\n"
+				   MET_PREFIX "apply_connection_seconds_total{connection=\"%d\",state=\"waiting\"} %.6f\n",
+				   i, met_conn_secs[i][0], i, met_conn_secs[i][1]);
 
 	met_hist(&o, &met_batch);
 	met_hist(&o, &met_apply);

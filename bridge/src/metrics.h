@@ -45,6 +45,9 @@ typedef enum VbErrKind
 	VB_E__N
 } VbErrKind;
 
+/* Apply connections with a time of their own (--db-connections' range). */
+#define VB_METRIC_MAX_CONNECTIONS 16
+
 typedef enum VbRetryKind
 {
 	VB_R_DB = 0,
@@ -60,6 +63,7 @@ extern void vb_metric_error(VbErrKind k);
 extern void vb_metric_retry(VbRetryKind k);
 extern void vb_metric_published(int kind, uint64_t n);
 extern void vb_metric_batch(int size, double apply_seconds);
+extern void vb_metric_connection_round(int conn, double busy_s, double waiting_s);
 extern void vb_metric_e2e(double seconds);
 extern void vb_metric_backlog(int64_t events);
 extern void vb_metric_parked(int events);

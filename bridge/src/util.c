@@ -76,6 +76,19 @@ vb_now_ms(void)
 }
 
 /*
+ * vb_now_us
+ *	  Monotonic microseconds, for durations summed over many short spans.
+ */
+int64_t
+vb_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
  * vb_wall_us
  *	  Wall-clock microseconds since the Unix epoch.
  */

@@ -54,6 +54,7 @@ extern VbStatus vb_error_set(VbError *err, VbStatus status, const char *sqlstate
 extern const char *vb_status_name(VbStatus status);
 
 extern int64_t vb_now_ms(void);
+extern int64_t vb_now_us(void);
 extern int64_t vb_wall_us(void);
 extern void vb_sleep_ms(int ms);
 extern int	vb_backoff_ms(int attempt, int cap_ms);

@@ -46,6 +46,9 @@ main(void)
 	   "an unknown outbox backlog has no sample (no -1 sentinel)");
 	is_int(count(s, "\nprocess_start_time_seconds "), 1, "process_start_time_seconds once");
 	is_int(count(s, "start_time_seconds"), 3, "and no other start time (HELP, TYPE, sample)");
+	ok(strstr(s, "# TYPE voltpay_bridge_apply_connection_seconds_total counter") != NULL &&
+	   strstr(s, "\nvoltpay_bridge_apply_connection_seconds_total{") == NULL,
+	   "no connection seconds before a round of parallel apply");
 	free(s);
 
 	vb_metric_backlog(42);
@@ -54,6 +57,10 @@ main(void)
 	vb_metric_batch(500, 0.012);
 	vb_metric_e2e(0.3);
 	vb_metric_set_lag(parts, lags, 2);
+	vb_metric_connection_round(1, 0.5, 0.25);
+	vb_metric_connection_round(1, 0.25, 0.125);
+	vb_metric_connection_round(VB_METRIC_MAX_CONNECTIONS, 9, 9);
+	vb_metric_connection_round(-1, 9, 9);
 	s = render();
 	ok(strstr(s, "\nvoltpay_bridge_outbox_backlog 42\n") != NULL, "a known backlog is a sample");
 	ok(strstr(s, "\nvoltpay_bridge_messages_applied_total 5\n") != NULL, "counter");
@@ -63,6 +70,13 @@ main(void)
 	   "lag per partition");
 	ok(strstr(s, "voltpay_bridge_batch_size_bucket{le=\"500\"} 1\n") != NULL &&
 	   strstr(s, "voltpay_bridge_batch_size_bucket{le=\"+Inf\"} 1\n") != NULL, "histogram buckets cumulative");
+	ok(strstr(s, "apply_connection_seconds_total{connection=\"1\",state=\"busy\"} 0.750000\n") != NULL &&
+	   strstr(s, "apply_connection_seconds_total{connection=\"1\",state=\"waiting\"} 0.375000\n") != NULL,
+	   "connection seconds summed over rounds, busy and waiting");
+	ok(strstr(s, "apply_connection_seconds_total{connection=\"0\",state=\"busy\"} 0.000000\n") != NULL,
+	   "the connections below the highest one that reported are rendered too");
+	is_int(count(s, "\nvoltpay_bridge_apply_connection_seconds_total{"), 4,
+		   "a connection out of range is ignored");
 	if (system("command -v promtool >/dev/null 2>&1") == 0)
 	{
 		char		path[] = "/tmp/vb-unit-metrics.XXXXXX";

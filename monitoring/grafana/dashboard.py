@@ -164,6 +164,15 @@ def build():
             ("sum(rate(voltpay_bridge_batch_size_sum[%s])) / sum(rate(voltpay_bridge_batch_size_count[%s]))"
              % (RATE, RATE), "mean batch size"),
             ("sum(voltpay_bridge_outbox_backlog)", "outbox backlog (bridge)")]))
+    d.with_panel(graph(
+        "Apply connections",
+        "With --db-connections above 1: the share of the time each apply connection is busy on its slice "
+        "of a round, and waits for the others (docs/bridge.md, Parallel apply). Busy near 1 everywhere: "
+        "the connections are the limit; much waiting: the slowest slice is.", "percentunit", [
+            ("sum by (instance, connection) (rate(voltpay_bridge_apply_connection_seconds_total{state=\"busy\"}[%s]))"
+             % RATE, "{{instance}} connection {{connection}} busy"),
+            ("sum by (instance, connection) (rate(voltpay_bridge_apply_connection_seconds_total{state=\"waiting\"}[%s]))"
+             % RATE, "{{instance}} connection {{connection}} waiting")]))
 
     d.with_row(row("Kafka consumer lag"))
     d.with_panel(single(

@@ -94,6 +94,7 @@ scenario_duplicates() {
 	n=$(grep -c '"kind":"invalid"' "${VB_MANIFESTS[-1]}")
 	[ "$n" = 0 ] || fail "loadgen wrote $n invalid messages unasked" || return 1
 	vb_wait_caught_up 90 || fail "bridge did not catch up" || return 1
+	[ -z "${VB_BEFORE_STOP:-}" ] || "$VB_BEFORE_STOP" 1 || return 1
 	stop_bridge 1 || return 1
 	check
 }
@@ -529,7 +530,30 @@ n2() {
 	grep -q '"parallel apply: 2 database connections' "$VB_DIR/bridge-1.log" ||
 		fail "the bridge did not apply over two connections" || return 1
 }
-scenario_duplicates_n2() { n2 duplicates; }
+# connection_seconds ID: bridge ID's voltpay_bridge_apply_connection_seconds_total
+# has both connections, each busy for some of the time, and each one's
+# busy + waiting the same (every round's length, counted once per
+# connection).
+connection_seconds() {
+	local rows n=0 c busy waiting total first=
+	rows=$(curl -fsS --max-time 2 "http://127.0.0.1:${VB_BRIDGE_PORT[$1]}/metrics" |
+		awk '/^voltpay_bridge_apply_connection_seconds_total\{/ {
+			split($1, a, "\""); v[a[2], a[4]] = $2; if (a[2] + 1 > n) n = a[2] + 1 }
+			END { for (i = 0; i < n; i++) print i, v[i, "busy"], v[i, "waiting"] }')
+	[ -n "$rows" ] || fail "no voltpay_bridge_apply_connection_seconds_total sample" || return 1
+	while read -r c busy waiting; do
+		n=$((n + 1))
+		awk -v b="$busy" 'BEGIN { exit !(b > 0) }' ||
+			fail "connection $c was never busy: $(tr '\n' ';' <<<"$rows")" || return 1
+		total=$(awk -v b="$busy" -v w="$waiting" 'BEGIN { printf "%.6f", b + w }')
+		first=${first:-$total}
+		awk -v a="$first" -v b="$total" 'BEGIN { d = a - b; exit !(d < 0.01 && d > -0.01) }' ||
+			fail "busy + waiting differ between connections ($first and $total s): $(tr '\n' ';' <<<"$rows")" || return 1
+	done <<<"$rows"
+	[ "$n" = 2 ] || fail "apply_connection_seconds_total has $n connections, not 2: $(tr '\n' ';' <<<"$rows")" || return 1
+	vb_log "apply connection seconds (connection busy waiting): $(tr '\n' ';' <<<"$rows")"
+}
+scenario_duplicates_n2() { VB_BEFORE_STOP=connection_seconds n2 duplicates; }
 scenario_poison_n2() { n2 poison; }
 scenario_sigterm_drain_n2() { n2 sigterm_drain; }
 # Not in the default list, to keep the suite short: sigkill_n2 (52 s; the

@@ -11,7 +11,7 @@
 #                cluster with pg_stat_statements: every figure it exports
 #                is the database's
 #   e2e          a real Prometheus (1 s scrapes and evaluations) scrapes a
-#                bridge under load, the postgres, Kafka-lag and node
+#                bridge under load (two apply connections), the postgres, Kafka-lag and node
 #                exporters: its API shows the rates and the lag; every metric
 #                the alerts and the dashboard name is exported; every
 #                dashboard query runs; the bridge is stopped while messages
@@ -222,7 +222,9 @@ scenario_e2e() {
 	vb_scenario_begin e2e >/dev/null || fail "could not create the database" || return 1
 	vm_exporter_role "$VB_DBNAME" || fail "could not create the exporter role" || return 1
 	vb_mock_start || fail "mock Kafka did not start" || return 1
-	vb_bridge_start 1
+	# Two apply connections: the dashboard's per-connection panel has
+	# series to check.
+	vb_bridge_start 1 --db-connections 2
 	vb_bridge_wait_ready 1 30 2>>"$VM_DIR/scenario.log" || fail "bridge did not become ready" || return 1
 	VM_TARGETS_BRIDGE=("\"127.0.0.1:${VB_BRIDGE_PORT[1]}\"")
 	vm_pg_exporter "$VB_DBNAME" || fail "postgres exporter did not start" || return 1
