@@ -15,6 +15,9 @@
 #   VOLTPAY_BENCH_GROWTH_N        messages per run (default 20000)
 #   VOLTPAY_BENCH_GROWTH_ROUNDS   rounds per size (default 3)
 #   VOLTPAY_BENCH_GROWTH_IDS      id versions (default "4 7")
+#   VOLTPAY_BENCH_GROWTH_CONF     more postgresql.conf lines, separated by
+#                                 ';' (e.g. "wal_compression = lz4")
+#   VOLTPAY_BENCH_GROWTH_OUT      results file (default bench/results/growth.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib/pgcluster.sh
@@ -25,13 +28,15 @@ N=${VOLTPAY_BENCH_GROWTH_N:-20000}
 ROUNDS=${VOLTPAY_BENCH_GROWTH_ROUNDS:-3}
 IDS=${VOLTPAY_BENCH_GROWTH_IDS:-"4 7"}
 BS=500
-out=bench/results/growth.json
+CONF=${VOLTPAY_BENCH_GROWTH_CONF:-}
+out=${VOLTPAY_BENCH_GROWTH_OUT:-bench/results/growth.json}
 export PGOPTIONS="-c client_min_messages=warning"
 work=$(mktemp -d /tmp/voltpay-growth.XXXXXX)
 chmod 777 "$work"
 
+IFS=';' read -r -a extra_conf <<<"$CONF"
 vp_pg_start "fsync = on" "synchronous_commit = on" "shared_buffers = 128MB" \
-	"max_wal_size = 8GB" "maintenance_work_mem = 1GB" "autovacuum = off"
+	"max_wal_size = 8GB" "maintenance_work_mem = 1GB" "autovacuum = off" ${extra_conf[@]+"${extra_conf[@]}"}
 trap 'vp_pg_stop; rm -rf "$work"' EXIT
 
 for db in grown empty; do
@@ -131,9 +136,9 @@ for v in $IDS; do
 	done
 done
 
-python3 - "$out" "$N" "$results" <<'PY'
+python3 - "$out" "$N" "$results" "$CONF" <<'PY'
 import json, sys, datetime, os, statistics
-out, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, n, path, conf = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 runs = {}
 for line in open(path):
     f = line.split()
@@ -141,7 +146,8 @@ for line in open(path):
     g, e = [float(x) for x in f[3:7]], [float(x) for x in f[7:11]]
     runs.setdefault((v, rows, size), []).append((g, e))
 res = {"when": datetime.datetime.utcnow().isoformat() + "Z", "machine": {"cpus": os.cpu_count()},
-       "settings": "shared_buffers=128MB, fsync=on, synchronous_commit=on, batches of 500, CHECKPOINT before each run",
+       "settings": "shared_buffers=128MB, fsync=on, synchronous_commit=on, batches of 500, CHECKPOINT before each run"
+                   + "".join(", " + c.strip() for c in conf.split(";") if c.strip()),
        "messages_per_run": n, "sizes": []}
 print("%-4s %11s %9s %11s %9s %13s %13s %12s %12s" % ("ids", "rows", "pkey MiB", "payments/s", "x empty",
       "reads/pay", "empty r/pay", "WAL B/pay", "empty WAL"))
