@@ -587,6 +587,22 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	        d["total_s"] = round(d["total_s"], 3)
 	    return out
 
+	def connections(vals):
+	    """With --db-connections > 1: each apply connection's busy and waiting
+	    seconds, and the share of the rounds' time spent waiting for the
+	    slowest connection (what independent connections would win)."""
+	    conns = {}
+	    for k, v in vals.items():
+	        m = re.match(r'voltpay_bridge_apply_connection_seconds_total\{connection="(\d+)",state="(\w+)"\}$', k)
+	        if m:
+	            conns.setdefault(int(m.group(1)), {})[m.group(2)] = v
+	    if not conns:
+	        return None
+	    busy = sum(c.get("busy", 0) for c in conns.values())
+	    waiting = sum(c.get("waiting", 0) for c in conns.values())
+	    return {"per_connection": [conns[i] for i in sorted(conns)],
+	            "waiting_share": round(waiting / (busy + waiting), 3) if busy + waiting else None}
+
 	def summarise(r):
 	    vals, hist = metrics(os.path.join(r["dir"], "metrics.txt"))
 	    p = "voltpay_bridge_"
@@ -621,6 +637,7 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	        "errors": int(sum(v for k, v in vals.items() if k.startswith(p + "errors_total"))),
 	        "spans_exported": int(vals.get(p + "spans_exported_total", 0)),
 	        "spans_dropped": int(vals.get(p + "spans_dropped_total", 0)),
+	        "connections": connections(vals),
 	        "db_time": db_time(r["pgss"]),
 	        "pg_stat_statements": r["pgss"],
 	    }
@@ -702,12 +719,13 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	                      "default_backends_cpu_s_per_100k": per100k_db(pre[k]),
 	                      "machine_busy": cmp[k]["machine_busy"], "default_machine_busy": pre[k]["machine_busy"],
 	                      "apply_server_ms_mean": cmp[k]["db_time"].get("apply", {}).get("mean_ms"),
+	                      "connections_waiting_share": (cmp[k]["connections"] or {}).get("waiting_share"),
 	                      "vmhwm_mib": cmp[k]["vmhwm_mib"]})
 	    res["compare"] = {
 	        "args": cmp_args,
 	        "rounds": crows,
 	        "median": {k: med([r[k] for r in crows if r[k] is not None])
-	                   for k in crows[0] if k != "round"},
+	                   for k in crows[0] if k != "round" and any(r[k] is not None for r in crows)},
 	        "end_to_end_runs": [cmp[k] for k in sorted(cmp)],
 	    }
 	traced = {kind: {r["round"]: summarise(r) for r in runs if r["kind"] == kind}
@@ -756,14 +774,15 @@ python3 - "$runs" "$out" "$N" "$BATCH" "$ROUNDS" "$produce_rate" "$provenance" "
 	          ", ".join("%.2f" % r["bridge_cpu_s_per_100k"] for r in res["baseline"]["rounds"])))
 	if cmp:
 	    print("with %s, same rounds (alternated with the default):" % cmp_args)
-	    print("%-6s %13s %13s %7s %15s %17s %11s" % ("round", "default /s", "compared /s", "x", "bridge CPU s/100k",
-	          "backends CPU s/100k", "busy d / c"))
+	    print("%-6s %13s %13s %7s %15s %17s %11s %8s" % ("round", "default /s", "compared /s", "x", "bridge CPU s/100k",
+	          "backends CPU s/100k", "busy d / c", "waiting"))
 	    for r in res["compare"]["rounds"]:
-	        print("%-6s %13.0f %13.0f %7.3f %7.2f / %5.2f %8.2f / %6.2f %5.0f%% /%3.0f%%" % (
+	        w = r["connections_waiting_share"]
+	        print("%-6s %13.0f %13.0f %7.3f %7.2f / %5.2f %8.2f / %6.2f %5.0f%% /%3.0f%% %8s" % (
 	            r["round"], r["default_payments_per_s"], r["end_to_end_payments_per_s"], r["vs_default"],
 	            r["default_bridge_cpu_s_per_100k"], r["bridge_cpu_s_per_100k"],
 	            r["default_backends_cpu_s_per_100k"], r["backends_cpu_s_per_100k"],
-	            100 * r["default_machine_busy"], 100 * r["machine_busy"]))
+	            100 * r["default_machine_busy"], 100 * r["machine_busy"], "-" if w is None else "%.0f%%" % (100 * w)))
 	    cm = res["compare"]["median"]
 	    print("%-6s %13.0f %13.0f %7.3f %7.2f / %5.2f %8.2f / %6.2f" % (
 	        "median", cm["default_payments_per_s"], cm["end_to_end_payments_per_s"], cm["vs_default"],
