@@ -11,7 +11,8 @@
 # generators at a fixed rate, fault schedules, JVM starts); every suite has
 # its own PostgreSQL cluster, brokers, ports and work directory.  A suite's
 # output is printed whole when it ends, so the two never interleave; while
-# it runs it is in $VOLTPAY_TEST_LOGS.
+# it runs it is in $VOLTPAY_TEST_LOGS (a new directory by default, removed
+# after a run where every suite passed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -102,4 +103,9 @@ for s in "${suites[@]}"; do
 done
 [ $failed -gt 0 ] && echo "failed suites: ${failed_names[*]}"
 echo "suites: $passed passed, $failed failed ($(($(date +%s) - start_all))s)"
-[ $failed -eq 0 ]
+if [ $failed -gt 0 ]; then
+	echo "logs: $logs"
+	exit 1
+fi
+# Every log was printed; keep the directory only when it was asked for.
+[ -n "${VOLTPAY_TEST_LOGS:-}" ] || rm -rf "$logs"
