@@ -74,6 +74,34 @@ run_queue() {
 	done
 }
 
+# descendants PID: every process below PID, parents first.
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# stop_queues (on INT or TERM): SIGTERM to both queues and everything below
+# them at once (so no queue starts its next suite); each suite's and
+# scenario's EXIT trap stops its clusters, brokers and bridges.  Waits up
+# to 60 s for them.
+stop_queues() {
+	local pids alive p
+	pids="$pid1 $pid2 $(descendants "$pid1") $(descendants "$pid2")"
+	echo "run-all: interrupted; stopping the suites" >&2
+	kill -TERM $pids 2>/dev/null
+	for _ in $(seq 120); do
+		alive=
+		for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ -n "$alive" ] || break
+		sleep 0.5
+	done
+	echo "run-all: logs in $logs" >&2
+	exit 130
+}
+
 if [ "$jobs" = 1 ]; then
 	run_queue "${suites[@]}"
 else
@@ -89,7 +117,7 @@ else
 	pid1=$!
 	run_queue "${q2[@]}" &
 	pid2=$!
-	trap 'kill $pid1 $pid2 2>/dev/null' INT TERM
+	trap stop_queues INT TERM
 	wait $pid1 $pid2
 fi
 
