@@ -174,6 +174,35 @@ vb_kill_backend() {
 	EOF
 }
 
+# vb_kill_lane_backends TRIES KILLS [CTL_AT]: while the background load
+# runs (and until KILLS backends were killed, at most TRIES tries), kills
+# the backend of bridge 1's apply connections mid-batch, alternately each
+# of the two, every 200-800 ms; after CTL_AT kills, the control
+# connection's backend once too.  Sets VB_KILLS and VB_KILL_TRIES; fails
+# when the bridge died.
+vb_kill_lane_backends() {
+	local max=$1 want=$2 ctl_at=${3:-} lane out ctl_done=
+	VB_KILLS=0
+	VB_KILL_TRIES=0
+	while [ "$VB_KILL_TRIES" -lt "$max" ] && { [ "$VB_KILLS" -lt "$want" ] || kill -0 "$VB_LOADGEN_PID" 2>/dev/null; }; do
+		lane=$((VB_KILL_TRIES % 2))
+		VB_KILL_TRIES=$((VB_KILL_TRIES + 1))
+		out=$(vb_kill_backend "voltpay-bridge apply $lane" 2>&1)
+		if grep -q 'killed' <<<"$out"; then
+			VB_KILLS=$((VB_KILLS + 1))
+			vb_log "killed the backend of apply connection $lane mid-batch ($(grep -o 'killed [0-9]*' <<<"$out"))"
+		fi
+		if [ -n "$ctl_at" ] && [ "$VB_KILLS" = "$ctl_at" ] && [ -z "$ctl_done" ]; then
+			ctl_done=1
+			vb_psql -d "$VB_DBNAME" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'voltpay-bridge'" >>"$VB_DIR/scenario.log" 2>&1
+			vb_log "killed the backend of the control connection"
+		fi
+		alive 1 || return 1
+		rand_sleep 200 800
+	done
+	vb_log "$VB_KILLS backends killed mid-batch in $VB_KILL_TRIES tries"
+}
+
 # Until /readyz says 200 (or the bridge died, or the timeout passed).
 vb_bridge_wait_ready() {
 	local id=$1 timeout=${2:-30} i

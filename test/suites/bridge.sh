@@ -579,30 +579,13 @@ scenario_two_bridges_n2() { n2 two_bridges; }
 # lost, nothing applied twice, every event published, per-account order
 # kept.
 scenario_backend_kill() {
-	local kills=0 tries=0 lane out
 	vb_mock_start || return 1
 	start_bridge 1 --db-connections 2 || return 1
 	vb_loadgen_bg --count 15000 --rate 2500 --accounts 1000 --duplicate-fraction 0.05 \
 		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VB_SEED"
 	sleep 1
-	while [ $tries -lt 40 ] && { [ $kills -lt 6 ] || kill -0 "$VB_LOADGEN_PID" 2>/dev/null; }; do
-		lane=$((tries % 2))
-		tries=$((tries + 1))
-		out=$(vb_kill_backend "voltpay-bridge apply $lane" 2>&1)
-		if grep -q 'killed' <<<"$out"; then
-			kills=$((kills + 1))
-			vb_log "killed the backend of apply connection $lane mid-batch ($(grep -o 'killed [0-9]*' <<<"$out"))"
-		fi
-		[ $kills = 3 ] && [ -z "${ctl_killed:-}" ] && {
-			ctl_killed=1
-			vb_psql -d "$VB_DBNAME" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'voltpay-bridge'" >>"$VB_DIR/scenario.log" 2>&1
-			vb_log "killed the backend of the control connection"
-		}
-		alive 1 || return 1
-		rand_sleep 200 800
-	done
-	vb_log "$kills backends killed mid-batch in $tries tries"
-	[ $kills -ge 6 ] || fail "only $kills of 6 backend kills caught a batch" || return 1
+	vb_kill_lane_backends 40 6 3 || return 1
+	[ "$VB_KILLS" -ge 6 ] || fail "only $VB_KILLS of 6 backend kills caught a batch" || return 1
 	finish_load 120 || return 1
 	alive 1 || return 1
 	grep -q 'failed (transient): retry .*(connection [01])' "$VB_DIR/bridge-1.log" ||

@@ -426,22 +426,14 @@ scenario_two_bridges_n2() { n2 two_bridges; }
 # arrive: that connection retries its own batch on a new one, nothing is
 # lost or applied twice, order per account holds.
 scenario_backend_kill() {
-	local kills=0 tries=0 lane out
 	use_topics || return 1
 	start_bridge 1 --db-connections 2 || return 1
 	vb_loadgen_bg --count 8000 --rate 1000 --accounts 1000 --duplicate-fraction 0.05 \
 		--invalid-fraction 0.02 --email-fraction 0.3 --seed "$VK_SEED"
 	sleep 1
-	while [ $tries -lt 30 ] && { [ $kills -lt 4 ] || kill -0 "$VB_LOADGEN_PID" 2>/dev/null; }; do
-		lane=$((tries % 2))
-		tries=$((tries + 1))
-		out=$(vb_kill_backend "voltpay-bridge apply $lane" 2>&1)
-		grep -q 'killed' <<<"$out" && kills=$((kills + 1))
-		alive 1 || return 1
-		rand_sleep 200 800
-	done
-	note "$kills backends killed mid-batch in $tries tries"
-	[ $kills -ge 4 ] || fail "only $kills of 4 backend kills caught a batch" || return 1
+	vb_kill_lane_backends 30 4 || return 1
+	note "$VB_KILLS backends killed mid-batch in $VB_KILL_TRIES tries"
+	[ "$VB_KILLS" -ge 4 ] || fail "only $VB_KILLS of 4 backend kills caught a batch" || return 1
 	finish_load 120 || return 1
 	alive 1 || return 1
 	stop_bridge 1 || return 1
